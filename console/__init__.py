@@ -1,0 +1,1 @@
+"""People's interfaces: the CLI (and the web console)."""

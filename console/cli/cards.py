@@ -1,0 +1,109 @@
+"""`idmflow cards ...`: the batch card order in one command, and the card list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from idmflow.engine import InputError
+from idmflow.processes.cards.lifecycle import CARD
+from idmflow.processes.cards.request_multiple.definition import NAME as REQUEST_MULTIPLE
+
+from .output import emit_json, note, progress_bar, table
+from .state import State
+
+
+def _selection(users: str | None, users_file: Path | None, query: str | None,
+               org_unit: str | None) -> dict[str, Any]:
+    given = [x for x in (users, users_file, query or org_unit) if x]
+    if len(given) != 1:
+        raise InputError("choose the users one way: --users a,b,c, or --users-file FILE, or "
+                         "--query Q and/or --org-unit O")
+    if users is not None:
+        return {"users": users.split(",")}
+    if users_file is not None:
+        try:
+            lines = users_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read --users-file {users_file}: {exc}") from None
+        return {"users": [line.strip() for line in lines if line.strip()
+                          and not line.lstrip().startswith("#")]}
+    return {"query": query, "org_unit": org_unit}
+
+
+@click.group("cards")
+def cards() -> None:
+    """Cards and the card processes."""
+
+
+@cards.command("request-batch")
+@click.option("--as", "actor", required=True, help="The operator's console account.")
+@click.option("--users", help="Comma-separated usernames.")
+@click.option("--users-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A file with one username per line.")
+@click.option("--query", "-q", help="Every active user whose name starts with this.")
+@click.option("--org-unit", help="Every active user of this org unit.")
+@click.option("--card-type", help="Card type (default: option CardsDefaultCardType).")
+@click.option("--skip-ineligible", is_flag=True,
+              help="Leave out unknown, inactive and already-carded users instead of refusing.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def request_batch(state: State, actor: str, users: str | None, users_file: Path | None,
+                  query: str | None, org_unit: str | None, card_type: str | None,
+                  skip_ineligible: bool, as_json: bool) -> None:
+    """Run "Request multiple cards" end to end: select, confirm, Next.
+
+    All or nothing: a refused selection writes nothing at all.
+    """
+    selection = _selection(users, users_file, query, org_unit)
+    selection.update(card_type=card_type, skip_ineligible=skip_ineligible)
+    engine = state.engine
+    with progress_bar("Requesting cards") as progress:
+        view = engine.run(REQUEST_MULTIPLE, actor=actor, progress=progress,
+                          steps=[("select", selection), ("next", {})])
+    states = engine.entity_states(CARD.name, instance_id=view.id)
+    summary = {"instance": view.id, "process": view.process, "state": view.state,
+               "cards": view.data.get("cards", 0), "card_type": view.data.get("card_type"),
+               "card_states": states, "approval_needed": view.data.get("approval_needed", False),
+               "duplicates": view.data.get("duplicates", 0),
+               "skipped": view.data.get("skipped", {})}
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"batch {view.id}: {summary['cards']} {summary['card_type']} card(s) requested "
+               f"({', '.join(f'{n} {s}' for s, n in sorted(states.items()))})")
+    if summary["approval_needed"]:
+        click.echo("approval is needed: the cards wait for an approver's decision")
+    if summary["duplicates"]:
+        note(f"{summary['duplicates']} name(s) were given twice and counted once")
+    for reason, names in summary["skipped"].items():
+        note(f"skipped {len(names)} ({reason.replace('_', ' ')}): {', '.join(names[:20])}"
+             + (" ..." if len(names) > 20 else ""))
+
+
+@cards.command("list")
+@click.option("--state", help="Only cards in this state.")
+@click.option("--batch", type=int, help="Only cards of this batch (process instance).")
+@click.option("--user", help="Only this user's cards.")
+@click.option("--limit", type=click.IntRange(min=0))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_cards(state_: State, state: str | None, batch: int | None, user: str | None,
+               limit: int | None, as_json: bool) -> None:
+    """Cards in creation order."""
+    if state is not None and state not in CARD.states:
+        raise InputError(f"unknown card state {state!r}; card states: {', '.join(CARD.states)}")
+    found, total = state_.engine.entities(CARD.name, state=state, instance_id=batch,
+                                          subject=user, limit=limit)
+    if as_json:
+        emit_json({"cards": [{**c.to_json(), "user": c.subject} for c in found], "total": total})
+        return
+    table(("ID", "USER", "TYPE", "STATE", "BATCH", "CREATED"),
+          [(c.id, c.subject, c.type, c.state, c.instance_id, f"{c.created_at:%Y-%m-%d %H:%M}")
+           for c in found])
+    click.echo(f"{len(found)} of {total} card(s)")
+
+
+COMMANDS = [cards]

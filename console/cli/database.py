@@ -1,0 +1,61 @@
+"""`idmflow init` and `idmflow demo`: the schema and the demo data."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from idmflow.engine import DatabaseUnavailable, InputError
+from idmflow.storage import schema
+from idmflow.storage.clock import SystemClock
+from idmflow.storage.database import connect, database_url, safe_url
+from idmflow.storage.demo import seed_accounts, seed_users
+
+from .state import State
+from .output import progress_bar
+
+
+def _upgrade(url: str | None) -> None:
+    url = database_url(url)
+    db = connect(url)
+    try:
+        before, after = schema.upgrade(db)
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(safe_url(url), str(exc.orig).strip()) from exc
+    finally:
+        db.dispose()
+    if before == after:
+        click.echo(f"schema of {safe_url(url)} is up to date ({after})")
+    else:
+        click.echo(f"schema of {safe_url(url)} {'created' if before is None else 'upgraded'} "
+                   f"({before or 'empty'} -> {after})")
+
+
+@click.command("init")
+@click.pass_obj
+def init(state: State) -> None:
+    """Create or upgrade the database schema."""
+    _upgrade(state.url)
+
+
+@click.command("demo")
+@click.option("--users", "n", type=int, default=1000, show_default=True,
+              help="How many directory users to seed (deterministic; safe to run twice).")
+@click.pass_obj
+def demo(state: State, n: int) -> None:
+    """Seed demo directory users and the accounts operator, approver and admin."""
+    if n < 0:
+        raise InputError(f"--users must be 0 or more, not {n}")
+    _upgrade(state.url)
+    db = state.engine.db
+    with progress_bar("Seeding users") as progress:
+        added = seed_users(db, n, progress=lambda done: progress(done, n))
+    click.echo(f"directory: {added} user(s) added, {n - added} already there")
+    for account in seed_accounts(db, SystemClock().now()):
+        if account.password is None:
+            click.echo(f"account {account.username} exists (password unchanged)")
+        else:
+            click.echo(f"{account.username} / {account.password}")
+
+
+COMMANDS = [init, demo]

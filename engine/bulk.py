@@ -1,0 +1,95 @@
+"""Set-based lifecycle transitions over many entities (approve 100,000 cards at once).
+
+The compiled transition table decides which source states a (trigger, dest) may leave;
+then one INSERT ... SELECT writes the audit events and one UPDATE ... WHERE state IN (...)
+moves the rows. No `transitions` trigger is dispatched per row and no ORM object is built
+per row: those cost 26x and 4.6x the raw SQL floor at 100,000 rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection
+
+from idmflow.storage import audit, entities
+from idmflow.storage.models import entities as entity_table
+
+from .compiler import compile_lifecycle
+from .definitions import Lifecycle
+from .errors import NotAllowed, NotFound
+
+
+class EntityOps:
+    """Entity writes bound to one transaction, one actor and the instance acting."""
+
+    def __init__(self, conn: Connection, *, actor: str, instance_id: int | None,
+                 now: dt.datetime) -> None:
+        self._conn = conn
+        self._actor = actor
+        self._instance_id = instance_id
+        self._now = now
+
+    def create(self, lifecycle: Lifecycle, items: Sequence[tuple[str, str]], *, trigger: str,
+               dest: str, progress: Callable[[int], None] | None = None) -> int:
+        """Create one entity per (subject, type) straight into `dest` via `trigger`.
+
+        Each gets one audit event `initial -> dest`; both are validated against the
+        lifecycle's transition table first.
+        """
+        compiled = compile_lifecycle(lifecycle)
+        if lifecycle.initial not in compiled.sources(trigger, dest):
+            raise NotAllowed(f"{lifecycle.name}: trigger {trigger!r} does not lead from "
+                             f"{lifecycle.initial!r} to {dest!r}")
+        kind = lifecycle.name
+        scope = [entity_table.c.kind == kind, entity_table.c.instance_id == self._instance_id]
+        before = entities.max_id(self._conn, *scope)
+        rows = [{"kind": kind, "subject": subject, "type": type_, "state": dest,
+                 "instance_id": self._instance_id, "created_by": self._actor,
+                 "created_at": self._now, "updated_at": self._now} for subject, type_ in items]
+        entities.insert_many(self._conn, rows, progress=progress)
+        audit.record_entity_moves(
+            self._conn, [*scope, entity_table.c.id > before], at=self._now, actor=self._actor,
+            trigger=trigger, dest=dest, instance_id=self._instance_id, reason=None,
+            source=lifecycle.initial)
+        return len(rows)
+
+    def move(self, lifecycle: Lifecycle, trigger: str, dest: str, *,
+             ids: Sequence[int] | None = None, instance_id: int | None = None,
+             reason: str | None = None) -> int:
+        """Move every selected entity that `trigger` may move to `dest`; returns the count.
+
+        With `ids`, each one must exist and be in an allowed source state, or nothing moves
+        and `NotAllowed`/`NotFound` names the offenders.
+        """
+        compiled = compile_lifecycle(lifecycle)
+        sources = compiled.sources(trigger, dest)
+        if not sources:
+            raise NotAllowed(f"{lifecycle.name}: trigger {trigger!r} never leads to {dest!r}")
+        where = entities.filters(kind=lifecycle.name, instance_id=instance_id, ids=ids)
+        if ids is not None:
+            self._check_ids(lifecycle, ids, sources, trigger)
+        where.append(entity_table.c.state.in_(sources))
+        audit.record_entity_moves(self._conn, where, at=self._now, actor=self._actor,
+                                  trigger=trigger, dest=dest, instance_id=self._instance_id,
+                                  reason=reason)
+        return entities.move(self._conn, where, dest=dest, now=self._now)
+
+    def _check_ids(self, lifecycle: Lifecycle, ids: Sequence[int], sources: Sequence[str],
+                   trigger: str) -> None:
+        rows = entities.find(self._conn, entities.filters(kind=lifecycle.name, ids=ids))
+        states = {row.id: row.state for row in rows}
+        missing = [i for i in ids if i not in states]
+        if missing:
+            raise NotFound(f"no {lifecycle.name} with id {', '.join(map(str, missing))}")
+        wrong = [f"{i} is {states[i]}" for i in ids if states[i] not in sources]
+        if wrong:
+            raise NotAllowed(f"cannot {trigger} {lifecycle.name} {'; '.join(wrong)}; only "
+                             f"{', '.join(sources)} may be moved by {trigger!r}")
+
+    def holders(self, lifecycle: Lifecycle, *, type: str, states: Sequence[str],
+                subjects: Sequence[str]) -> set[str]:
+        """Which `subjects` already hold an entity of `type` in one of `states`."""
+        return entities.subjects_holding(self._conn, kind=lifecycle.name, type=type,
+                                         states=states, subjects=subjects)

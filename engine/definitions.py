@@ -1,0 +1,125 @@
+"""What a process is: frozen dataclasses a use case fills in as data.
+
+A `ProcessDefinition` is the spec of a use case (its steps, transitions, roles and options);
+a `Lifecycle` is the spec of an entity's states (a card's). Neither runs anything: the
+compiler turns them, under one snapshot of option values, into a `CompiledProcess`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .context import StepContext
+
+#: A step handler: runs inside the transition's transaction; raising aborts it.
+Handler = Callable[["StepContext"], None]
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One option a process reads: its name in the option script, type, default and meaning."""
+
+    name: str
+    type: type
+    default: Any
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A state of a process that people see.
+
+    `view` names the Jinja2 template that shows the step; `enabled_by` names a bool option
+    without which the step (and every transition touching it) is absent from the graph.
+    """
+
+    name: str
+    title: str = ""
+    view: str | None = None
+    final: bool = False
+    enabled_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A trigger moving from one of `source` to `dest`.
+
+    `when`/`unless` name bool options that keep or drop the transition when compiled.
+    `roles` lists the roles that may fire it; empty means only the account that started
+    the instance. `handler` does the work of the step inside the same transaction.
+    """
+
+    trigger: str
+    source: tuple[str, ...]
+    dest: str
+    handler: Handler | None = None
+    when: str | None = None
+    unless: str | None = None
+    roles: tuple[str, ...] = ()
+
+    def __init__(self, trigger: str, source: str | tuple[str, ...], dest: str, *,
+                 handler: Handler | None = None, when: str | None = None,
+                 unless: str | None = None, roles: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "trigger", trigger)
+        object.__setattr__(self, "source", (source,) if isinstance(source, str) else tuple(source))
+        object.__setattr__(self, "dest", dest)
+        object.__setattr__(self, "handler", handler)
+        object.__setattr__(self, "when", when)
+        object.__setattr__(self, "unless", unless)
+        object.__setattr__(self, "roles", tuple(roles))
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessDefinition:
+    """A use case: steps, transitions, who may start it and the options it reads."""
+
+    name: str
+    title: str
+    steps: tuple[Step, ...]
+    transitions: tuple[Transition, ...]
+    start_roles: tuple[str, ...] = ()
+    option_script: str | None = None
+    options: tuple[OptionSpec, ...] = ()
+    initial: str | None = None
+    version: str = "1"
+    #: where the step views live (a folder of Jinja2 templates)
+    templates: Path | None = None
+    #: where people start it, e.g. "Batch orders"
+    category: str = ""
+    description: str = ""
+
+    @property
+    def initial_step(self) -> str:
+        """The step a new instance starts in: `initial`, else the first step."""
+        return self.initial or self.steps[0].name
+
+    def option(self, name: str) -> OptionSpec:
+        """The declared option called `name` (KeyError when undeclared)."""
+        for spec in self.options:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def defaults(self) -> dict[str, Any]:
+        """Every declared option at its default."""
+        return {spec.name: spec.default for spec in self.options}
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """The states of an entity (a card) and the triggers between them.
+
+    Lifecycles move many entities at once (`engine.bulk`), so they have no handlers: the
+    compiled transition table only decides which moves are allowed.
+    """
+
+    name: str
+    states: tuple[str, ...]
+    initial: str
+    final: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    version: str = "1"
+    titles: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,70 @@
+"""The one exception hierarchy of idmflow.
+
+Every error idmflow raises on purpose is an `IdmflowError`; the CLI prints its message and
+exits 1, the console shows it on the page. The facts are attributes too, so an interface
+shows them without parsing the message. Anything else that escapes is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class IdmflowError(Exception):
+    """Base of every error idmflow raises on purpose."""
+
+
+class DefinitionError(IdmflowError):
+    """A process definition is invalid; raised when it loads, naming every problem."""
+
+    def __init__(self, process: str, problems: Sequence[str]) -> None:
+        self.process = process
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"process {process!r} is invalid:\n{lines}")
+
+
+class OptionScriptError(IdmflowError):
+    """An option script is refused: syntax, forbidden construct, wrong type, limit hit."""
+
+    def __init__(self, message: str, *, script: str | None = None, line: int | None = None,
+                 problems: Sequence[str] = ()) -> None:
+        self.script = script
+        self.line = line
+        self.problems = tuple(problems) or (message,)
+        super().__init__(message)
+
+
+class InputError(IdmflowError):
+    """What a person entered is wrong; `problems` holds every problem, not just the first."""
+
+    def __init__(self, problems: Sequence[str] | str, *, details: dict[str, list[str]] | None = None
+                 ) -> None:
+        self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
+        #: machine-readable facts, e.g. {"not_active": ["jdoe"]}
+        self.details = details or {}
+        super().__init__("; ".join(self.problems))
+
+
+class NotAllowed(IdmflowError):
+    """The trigger is not allowed in this state, a role is missing, or it is one's own request."""
+
+
+class NotFound(IdmflowError):
+    """No such process, instance, user, card or account."""
+
+
+class Conflict(IdmflowError):
+    """Someone changed it first; reload and try again."""
+
+
+class DatabaseUnavailable(IdmflowError):
+    """The database cannot be reached; the URL is shown without its password."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"cannot reach the database {url}: {reason}. Check IDMFLOW_DATABASE_URL and that "
+            "the server is running."
+        )

@@ -1,0 +1,111 @@
+"""What a host provides: the user directory, console accounts, a notifier and a clock.
+
+These are `typing.Protocol`s with the plain value types that cross them, so a host plugs in
+its LDAP directory or its mailer without subclassing anything of ours. `storage/` ships the
+defaults. This module imports nothing else of the project: it is the one piece of `engine/`
+that `storage/` may import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+UserState = Literal["active", "inactive", "locked"]
+USER_STATES: tuple[UserState, ...] = ("active", "inactive", "locked")
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    """A person in the user directory: who may get a card."""
+
+    username: str
+    display_name: str
+    email: str
+    org_unit: str
+    state: UserState
+
+
+@dataclass(frozen=True, slots=True)
+class UserQuery:
+    """A directory search.
+
+    `text` is a case-insensitive prefix of the username or display name; `org_unit` and
+    `state` match exactly. `after` is the last username of the previous page (keyset paging).
+    """
+
+    text: str | None = None
+    org_unit: str | None = None
+    state: UserState | None = None
+    after: str | None = None
+    limit: int | None = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A console account: who acts (operator, approver, admin), not who gets a card."""
+
+    username: str
+    email: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message for people, rendered by the process and delivered by the host's notifier."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class UserDirectory(Protocol):
+    """The host's user directory (the default is the `users` table)."""
+
+    def get_many(self, usernames: Sequence[str]) -> dict[str, DirectoryUser]:
+        """The users among `usernames` that exist, by username; unknown names are absent."""
+        ...
+
+    def search(self, query: UserQuery) -> list[DirectoryUser]:
+        """One page of matches, ordered by username."""
+        ...
+
+    def count(self, query: UserQuery) -> int:
+        """How many users match, ignoring `after` and `limit`."""
+        ...
+
+    def iter_usernames(self, query: UserQuery) -> Iterator[str]:
+        """Every matching username in order, streamed (for "select all N matching")."""
+        ...
+
+
+class Accounts(Protocol):
+    """Console accounts and their roles (the default is the `accounts` table)."""
+
+    def get(self, username: str) -> Account | None:
+        """The account, or None when there is no such account."""
+        ...
+
+    def with_role(self, role: str) -> list[Account]:
+        """Every account holding `role`, ordered by username."""
+        ...
+
+
+class Notifier(Protocol):
+    """Delivers notifications (the default writes them to the outbox table)."""
+
+    def send(self, notification: Notification) -> None:
+        """Queue or send one notification."""
+        ...
+
+
+class Clock(Protocol):
+    """The time, injectable so tests can fix it."""
+
+    def now(self) -> dt.datetime:
+        """The current time, timezone-aware UTC."""
+        ...

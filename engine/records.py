@@ -1,0 +1,48 @@
+"""Read models a host or interface lists: entities (cards) and audit events, as plain data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRecord:
+    """An entity (a card) as stored."""
+
+    id: int
+    kind: str
+    subject: str
+    type: str
+    state: str
+    instance_id: int | None
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit event: who moved what from where to where, when and why."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    subject_kind: str
+    subject_id: int
+    instance_id: int | None
+    trigger: str
+    source: str | None
+    dest: str | None
+    reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in asdict(self).items()}

@@ -1,0 +1,84 @@
+"""Finding processes: the entry-point group `idmflow.processes`.
+
+Our own processes are registered exactly as an outside package registers its own. Each
+entry point is loaded and validated on its own: a broken one (import error, invalid
+definition, duplicate name) is reported by name and the rest still load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from .definitions import ProcessDefinition
+from .errors import DefinitionError, NotFound
+from .validation import validate_process
+
+GROUP = "idmflow.processes"
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """A loaded process and where it came from."""
+
+    definition: ProcessDefinition
+    origin: str  # "package version", or "local" for one passed in directly
+
+
+class Registry:
+    """The processes this engine runs, by symbolic name, plus those that failed to load."""
+
+    def __init__(self, processes: Iterable[Registered] = ()) -> None:
+        self._processes: dict[str, Registered] = {}
+        #: entry-point name -> why it did not load
+        self.broken: dict[str, str] = {}
+        for item in processes:
+            self.add(item.definition, origin=item.origin)
+
+    @classmethod
+    def from_entry_points(cls, group: str = GROUP) -> Registry:
+        """Load every process registered under `group`."""
+        registry = cls()
+        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+            origin = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown package"
+            try:
+                loaded = ep.load()
+            except Exception as exc:  # a plugin's import error must not stop the others
+                registry.broken[ep.name] = (f"cannot import {ep.value} ({origin}): "
+                                            f"{type(exc).__name__}: {exc}")
+                continue
+            if not isinstance(loaded, ProcessDefinition):
+                registry.broken[ep.name] = (f"{ep.value} ({origin}) is a "
+                                            f"{type(loaded).__name__}, not a ProcessDefinition")
+                continue
+            try:
+                registry.add(loaded, origin=origin)
+            except DefinitionError as exc:
+                registry.broken[ep.name] = f"{exc} ({origin})"
+        return registry
+
+    def add(self, definition: ProcessDefinition, *, origin: str = "local") -> None:
+        """Validate and register one process; `DefinitionError` if invalid or a duplicate."""
+        validate_process(definition)
+        if definition.name in self._processes:
+            first = self._processes[definition.name].origin
+            raise DefinitionError(definition.name, [
+                f"the name is already registered by {first}; symbolic names must be unique"])
+        self._processes[definition.name] = Registered(definition, origin)
+
+    def get(self, name: str) -> ProcessDefinition:
+        """The process called `name`, or `NotFound` listing the known ones."""
+        try:
+            return self._processes[name].definition
+        except KeyError:
+            known = ", ".join(sorted(self._processes)) or "none"
+            hint = f" (it failed to load: {self.broken[name]})" if name in self.broken else ""
+            raise NotFound(f"no process {name!r}{hint}; known processes: {known}") from None
+
+    def origin(self, name: str) -> str:
+        return self._processes[name].origin
+
+    def all(self) -> list[ProcessDefinition]:
+        """Every loaded process, by name."""
+        return [r.definition for _, r in sorted(self._processes.items())]

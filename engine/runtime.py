@@ -1,0 +1,293 @@
+"""Running instances: start a process, fire a trigger, read an instance.
+
+Each call is one transaction: the instance's new state, its audit event and whatever the
+step handler wrote commit together or not at all. The instance row carries a version; a
+write based on a stale read fails with `Conflict` and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine as SqlEngine, Row
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+
+from idmflow.storage import audit, entities, instances
+from idmflow.storage.database import safe_url, write_transaction
+
+from .bulk import EntityOps
+from .compiler import CompiledProcess, compile_process
+from .context import StepContext
+from .definitions import ProcessDefinition, Transition
+from .errors import Conflict, DatabaseUnavailable, NotAllowed, NotFound
+from .instances import InstanceView
+from .options import OptionsProvider
+from .ports import Account, Accounts, Clock, Notifier, UserDirectory
+from .records import AuditRecord, EntityRecord
+from .registry import Registry
+
+Progress = Callable[[int, int], None]
+_ENTITY_FIELDS = tuple(EntityRecord.__dataclass_fields__)
+_AUDIT_FIELDS = tuple(AuditRecord.__dataclass_fields__)
+
+
+class Engine:
+    """The engine a host embeds: processes, instances and the ports they use.
+
+    Build it with `idmflow.engine.open()`, which wires the defaults from `storage/`.
+    """
+
+    def __init__(self, db: SqlEngine, *, registry: Registry, directory: UserDirectory,
+                 accounts: Accounts, notifier: Notifier | None, clock: Clock,
+                 options: OptionsProvider) -> None:
+        self.db = db
+        self.registry = registry
+        self.directory = directory
+        self.accounts = accounts
+        self.notifier = notifier
+        self.clock = clock
+        self.options = options
+
+    # -- processes -------------------------------------------------------------------
+
+    def processes(self) -> list[ProcessDefinition]:
+        """Every registered process, by name."""
+        return self.registry.all()
+
+    def definition(self, name: str) -> ProcessDefinition:
+        """The process called `name` (`NotFound` lists the known ones)."""
+        return self.registry.get(name)
+
+    def compiled(self, name: str, options: Mapping[str, Any] | None = None) -> CompiledProcess:
+        """The graph of `name` under `options`, or under the current options."""
+        definition = self.definition(name)
+        if options is None:
+            options = self.options.snapshot(definition).values
+        return compile_process(definition, options)
+
+    def diagram(self, name: str, options: Mapping[str, Any] | None = None) -> str:
+        """The mermaid diagram of `name` under `options` (default: the current options)."""
+        compiled = self.compiled(name, options)
+        return compiled.diagram(compiled.definition.title)
+
+    # -- instances -------------------------------------------------------------------
+
+    def start(self, name: str, *, actor: str, input: Mapping[str, Any] | None = None,
+              idempotency_key: str | None = None) -> InstanceView:
+        """Start `name` as `actor`; the same `idempotency_key` twice returns the first run.
+
+        Raises:
+            NotFound: no such process or account.
+            NotAllowed: the account lacks every role that may start the process.
+        """
+        return self.run(name, actor=actor, input=input, idempotency_key=idempotency_key)
+
+    def run(self, name: str, *, actor: str, input: Mapping[str, Any] | None = None,
+            steps: Sequence[tuple[str, Mapping[str, Any]]] = (),
+            idempotency_key: str | None = None, progress: Progress | None = None
+            ) -> InstanceView:
+        """Start `name` and fire each (trigger, input) of `steps`, all in one transaction.
+
+        For automation: a refused step leaves nothing behind, not even the instance. The
+        same `idempotency_key` twice returns the first run and does nothing else.
+        """
+        definition = self.definition(name)
+        account = self._starter(definition, actor)
+        if idempotency_key is not None:
+            existing = self._by_key(name, idempotency_key)
+            if existing is not None:
+                return existing
+        try:
+            with self._transaction() as conn:
+                instance_id = self._start_in(conn, definition, actor, input, idempotency_key)
+                for trigger, step_input in steps:
+                    self._fire_in(conn, instance_id, trigger, account, step_input, None, progress)
+        except IntegrityError as exc:
+            return self._raced(name, idempotency_key, exc)
+        return self.instance(instance_id)
+
+    def fire(self, instance_id: int, trigger: str, *, actor: str,
+             input: Mapping[str, Any] | None = None, expected_version: int | None = None,
+             progress: Progress | None = None) -> InstanceView:
+        """Fire `trigger` on an instance as `actor`, running the step's handler.
+
+        Raises:
+            NotFound: no such instance or account.
+            NotAllowed: the trigger is not allowed in the current state, or not for `actor`.
+            Conflict: the instance changed since `expected_version` or during the step.
+            InputError: the handler refused the input (nothing is written).
+        """
+        account = self.account(actor)
+        with self._transaction() as conn:
+            self._fire_in(conn, instance_id, trigger, account, input, expected_version, progress)
+        return self.instance(instance_id)
+
+    def instance(self, instance_id: int) -> InstanceView:
+        """The instance as stored now (`NotFound` if there is none)."""
+        with self._connection() as conn:
+            row = self._load(conn, instance_id)
+        return self._view(row, compile_process(self.definition(row.process), row.options))
+
+    def entities(self, kind: str, *, state: str | None = None, instance_id: int | None = None,
+                 subject: str | None = None, limit: int | None = None
+                 ) -> tuple[list[EntityRecord], int]:
+        """Entities of `kind` matching every filter, oldest first, and how many match in all."""
+        where = entities.filters(kind=kind, state=state, instance_id=instance_id, subject=subject)
+        with self._connection() as conn:
+            rows = entities.find(conn, where, limit=limit)
+            total = len(rows) if limit is None else entities.count(conn, where)
+        return [EntityRecord(**{c: getattr(r, c) for c in _ENTITY_FIELDS}) for r in rows], total
+
+    def entity_states(self, kind: str, *, instance_id: int | None = None) -> dict[str, int]:
+        """How many entities of `kind` (of one instance) are in each state."""
+        with self._connection() as conn:
+            return entities.count_by_state(conn, entities.filters(kind=kind,
+                                                                  instance_id=instance_id))
+
+    def history(self, *, subject_kind: str | None = None, subject_id: int | None = None,
+                instance_id: int | None = None, actor: str | None = None,
+                limit: int | None = None) -> list[AuditRecord]:
+        """Audit events matching every given filter, in the order they happened."""
+        with self._connection() as conn:
+            rows = audit.history(conn, subject_kind=subject_kind, subject_id=subject_id,
+                                 instance_id=instance_id, actor=actor, limit=limit)
+        return [AuditRecord(**{c: getattr(r, c) for c in _AUDIT_FIELDS}) for r in rows]
+
+    def account(self, username: str) -> Account:
+        """The console account `username` (`NotFound` says how to create one)."""
+        account = self.accounts.get(username)
+        if account is None:
+            raise NotFound(f"no account {username!r}; create it, or run `idmflow demo` for "
+                           "the demo accounts operator, approver and admin")
+        return account
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _starter(self, definition: ProcessDefinition, actor: str) -> Account:
+        account = self.account(actor)
+        if definition.start_roles and not account.roles & set(definition.start_roles):
+            raise NotAllowed(
+                f"{actor!r} may not start {definition.name!r}: it needs the role "
+                f"{' or '.join(definition.start_roles)} (the account has "
+                f"{', '.join(sorted(account.roles)) or 'no roles'})")
+        return account
+
+    def _start_in(self, conn: Connection, definition: ProcessDefinition, actor: str,
+                  input: Mapping[str, Any] | None, idempotency_key: str | None) -> int:
+        snapshot = self.options.snapshot(definition)
+        compiled = compile_process(definition, snapshot.values)
+        now = self.clock.now()
+        instance_id = instances.insert_instance(
+            conn, process=definition.name, process_version=definition.version,
+            state=compiled.initial, idempotency_key=idempotency_key, started_by=actor,
+            options_version=snapshot.version, options=dict(snapshot.values),
+            data={"input": dict(input)} if input else {},
+            created_at=now, updated_at=now, ended_at=None)
+        audit.record(conn, [self._event(now, actor, instance_id, "start", None, compiled.initial)])
+        return instance_id
+
+    def _raced(self, name: str, key: str | None, exc: IntegrityError) -> InstanceView:
+        """Two starts with one key raced and the other committed first: return its run."""
+        if key is not None:
+            existing = self._by_key(name, key)
+            if existing is not None:
+                return existing
+        raise Conflict(f"could not start {name!r}: {exc.orig}") from exc
+
+    def _fire_in(self, conn: Connection, instance_id: int, trigger: str, account: Account,
+                 input: Mapping[str, Any] | None, expected_version: int | None,
+                 progress: Progress | None) -> None:
+        row = self._load(conn, instance_id)
+        if expected_version is not None and row.version != expected_version:
+            raise Conflict(
+                f"instance {instance_id} is at version {row.version}, not "
+                f"{expected_version}: someone changed it first; reload it and try again")
+        definition = self.definition(row.process)
+        compiled = compile_process(definition, row.options)
+        transition = compiled.transition(row.state, trigger)
+        self._check_actor(row, transition, account)
+        dest = compiled.fire(row.state, trigger)
+        now = self.clock.now()
+        ctx = StepContext(
+            instance=self._view(row, compiled), actor=account, trigger=trigger,
+            source=row.state, dest=dest, input=dict(input or {}), options=row.options,
+            data=dict(row.data or {}), directory=self.directory, accounts=self.accounts,
+            clock=self.clock,
+            entities=EntityOps(conn, actor=account.username, instance_id=instance_id, now=now),
+        )
+        if progress is not None:
+            ctx.progress = progress
+        if transition.handler is not None:
+            transition.handler(ctx)
+        if not instances.update_instance(conn, instance_id, expected_version=row.version,
+                                         state=dest, data=ctx.data, now=now,
+                                         ended=compiled.is_final(dest)):
+            raise Conflict(
+                f"instance {instance_id} was changed by someone else while {trigger!r} ran "
+                f"(version {row.version} is stale); nothing was written; reload it and try again")
+        audit.record(conn, [self._event(now, account.username, instance_id, trigger, row.state,
+                                        dest, reason=_reason(ctx.input))])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self._db_errors():
+            with write_transaction(self.db) as conn:
+                yield conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        with self._db_errors():
+            with self.db.connect() as conn:
+                yield conn
+
+    @contextmanager
+    def _db_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (OperationalError, InterfaceError) as exc:
+            if exc.connection_invalidated or "connect" in str(exc.orig).lower():
+                raise DatabaseUnavailable(safe_url(str(self.db.url)), str(exc.orig)) from exc
+            raise
+
+    def _load(self, conn: Connection, instance_id: int) -> Row[Any]:
+        row = instances.load_instance(conn, instance_id)
+        if row is None:
+            raise NotFound(f"no process instance {instance_id}")
+        return row
+
+    def _by_key(self, name: str, key: str) -> InstanceView | None:
+        with self._connection() as conn:
+            row = instances.find_by_key(conn, name, key)
+        return None if row is None else self.instance(row.id)
+
+    def _check_actor(self, row: Row[Any], transition: Transition, account: Account) -> None:
+        if transition.roles:
+            if not account.roles & set(transition.roles):
+                raise NotAllowed(f"{account.username!r} may not {transition.trigger!r} instance "
+                                 f"{row.id}: it needs the role {' or '.join(transition.roles)}")
+        elif account.username != row.started_by:
+            raise NotAllowed(f"{account.username!r} may not {transition.trigger!r} instance "
+                             f"{row.id}: only {row.started_by!r}, who started it, may")
+
+    @staticmethod
+    def _event(now: Any, actor: str, instance_id: int, trigger: str, source: str | None,
+               dest: str, reason: str | None = None) -> dict[str, Any]:
+        return {"at": now, "actor": actor, "subject_kind": "instance", "subject_id": instance_id,
+                "instance_id": instance_id, "trigger": trigger, "source": source, "dest": dest,
+                "reason": reason}
+
+    @staticmethod
+    def _view(row: Row[Any], compiled: CompiledProcess) -> InstanceView:
+        return InstanceView(
+            id=row.id, process=row.process, state=row.state, version=row.version,
+            started_by=row.started_by, options_version=row.options_version,
+            options=row.options, data=row.data or {}, created_at=row.created_at,
+            updated_at=row.updated_at, ended_at=row.ended_at,
+            triggers=tuple(compiled.triggers(row.state)), idempotency_key=row.idempotency_key)
+
+
+def _reason(values: Mapping[str, Any]) -> str | None:
+    reason = values.get("reason")
+    return None if reason is None else str(reason)

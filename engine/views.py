@@ -1,0 +1,31 @@
+"""Rendering a step's view: the Jinja2 template its process ships, autoescaped.
+
+The engine renders the step for any host; the console wraps the result in its layout.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .definitions import ProcessDefinition
+from .errors import NotFound
+from .instances import InstanceView
+
+
+@lru_cache(maxsize=None)
+def _environment(folder: str) -> Environment:
+    return Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(default=True),
+                       undefined=StrictUndefined)
+
+
+def render_step(definition: ProcessDefinition, instance: InstanceView, **context: Any) -> Markup:
+    """The HTML of the step `instance` is in, from its process's template."""
+    step = next((s for s in definition.steps if s.name == instance.state), None)
+    if step is None or not step.view or definition.templates is None:
+        raise NotFound(f"process {definition.name!r} has no view for step {instance.state!r}")
+    template = _environment(str(definition.templates)).get_template(step.view)
+    return Markup(template.render(instance=instance, definition=definition, step=step, **context))

@@ -1,0 +1,50 @@
+"""The one place that wires an engine: database, registry, ports and options.
+
+Defaults come from `storage/`; a host passes its own adapters where it has them. Nothing
+connects or reads the environment until `open()` is called.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from idmflow.storage import schema
+from idmflow.storage.accounts import SqlAccounts
+from idmflow.storage.clock import SystemClock
+from idmflow.storage.database import connect, database_url, safe_url
+from idmflow.storage.directory import SqlUserDirectory
+
+from .errors import DatabaseUnavailable, IdmflowError
+from .options import DeclaredDefaults, OptionsProvider
+from .ports import Accounts, Clock, Notifier, UserDirectory
+from .registry import Registry
+from .runtime import Engine
+
+
+def open(url: str | None = None, *, directory: UserDirectory | None = None,
+         accounts: Accounts | None = None, notifier: Notifier | None = None,
+         clock: Clock | None = None, options: OptionsProvider | None = None,
+         registry: Registry | None = None, check_schema: bool = True) -> Engine:
+    """An engine over the database at `url` (default: `IDMFLOW_DATABASE_URL`, else SQLite).
+
+    Raises:
+        DatabaseUnavailable: the database cannot be reached (the URL shown without password).
+        IdmflowError: the database has no idmflow schema, or an older one; run `idmflow init`.
+    """
+    url = database_url(url)
+    db = connect(url)
+    if check_schema:
+        try:
+            at = schema.current(db)
+        except (OperationalError, InterfaceError) as exc:
+            db.dispose()
+            raise DatabaseUnavailable(safe_url(url), str(exc.orig).strip()) from exc
+        if at != schema.head():
+            db.dispose()
+            state = "has no idmflow schema" if at is None else f"is at schema {at}"
+            raise IdmflowError(f"the database {safe_url(url)} {state}, this release needs "
+                               f"{schema.head()}; run `idmflow init` to create or upgrade it")
+    return Engine(
+        db, registry=registry or Registry.from_entry_points(),
+        directory=directory or SqlUserDirectory(db), accounts=accounts or SqlAccounts(db),
+        notifier=notifier, clock=clock or SystemClock(), options=options or DeclaredDefaults())

@@ -1,0 +1,1 @@
+"""Option scripts: sandboxed evaluation of administrators' scripts."""

@@ -1,0 +1,1 @@
+"""Use cases, one folder each, registered by entry points."""

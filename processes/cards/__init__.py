@@ -1,0 +1,1 @@
+"""The card family: the card lifecycle and the processes over it."""

@@ -1,0 +1,46 @@
+"""The batch card order as data: steps, transitions, who starts it, options it reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from idmflow.engine import OptionSpec, ProcessDefinition, Step, Transition
+
+from . import steps
+
+NAME = "CardsBoProcRequestMulitple"  # spelled so: other systems call it by this name
+APPROVAL = "CardsBatchRequestApproval"
+
+PROCESS = ProcessDefinition(
+    name=NAME,
+    title="Request multiple cards",
+    category="Batch orders",
+    description="Order a card for each selected active user in one batch.",
+    start_roles=("operator",),
+    option_script="CardsScriptOptions",
+    options=(
+        OptionSpec(APPROVAL, bool, default=False,
+                   doc="Add an approval step: cards stay requested until an approver decides."),
+        OptionSpec("CardsDefaultCardType", str, default="employee",
+                   doc="The card type ordered when the operator names none."),
+        OptionSpec("CardsBatchMaxUsers", int, default=100_000,
+                   doc="The largest batch an operator may submit, in users."),
+    ),
+    steps=(
+        Step("select_users", title="Select users", view="select_users.html"),
+        Step("confirm", title="Request multiple cards", view="confirm.html"),
+        Step("approval", title="Approval needed", view="approval_needed.html",
+             enabled_by=APPROVAL),
+        Step("done", title="Cards requested", view="done.html", final=True),
+        Step("cancelled", title="Cancelled", view="cancelled.html", final=True),
+    ),
+    transitions=(
+        Transition("select", "select_users", "confirm", handler=steps.select_users),
+        Transition("back", "confirm", "select_users"),
+        Transition("next", "confirm", "approval", handler=steps.create_requests, when=APPROVAL),
+        Transition("next", "confirm", "done", handler=steps.create_requests, unless=APPROVAL),
+        Transition("cancel", ("select_users", "confirm"), "cancelled"),
+        Transition("complete", "approval", "done"),
+    ),
+    templates=Path(__file__).parent / "templates",
+)

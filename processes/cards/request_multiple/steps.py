@@ -1,0 +1,121 @@
+"""Step handlers of the batch card order: choose the users, then create their requests.
+
+`select_users` checks the selection and keeps it on the instance for the confirmation page;
+`create_requests` (the operator's Next) checks it again, since users or cards may have
+changed in between, and writes every card with its audit event in the step's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from idmflow.engine import InputError, StepContext, UserQuery
+
+from ..lifecycle import CARD, OPEN_STATES
+
+_CARD_TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_NAMED = 20  # names listed in a message; the error's details hold them all
+
+
+def select_users(ctx: StepContext) -> None:
+    """Take the operator's selection: `users` (names) or a filter (`query`, `org_unit`).
+
+    Input: `users` (list of usernames) or `query`/`org_unit` (every matching active user),
+    optional `card_type` and `skip_ineligible`. A name given twice counts once.
+    """
+    names, duplicates = _selection(ctx)
+    card_type = _card_type(ctx)
+    skip = bool(ctx.input.get("skip_ineligible", False))
+    limit = int(ctx.options["CardsBatchMaxUsers"])
+    if len(names) > limit:
+        raise InputError(f"the selection has {len(names):,} users; a batch may have at most "
+                         f"{limit:,} (option CardsBatchMaxUsers); split it into smaller batches")
+    eligible, skipped = _eligible(ctx, names, card_type, skip=skip)
+    ctx.data.update(selection=eligible, card_type=card_type, duplicates=duplicates,
+                    skipped=skipped, skip_ineligible=skip)
+
+
+def create_requests(ctx: StepContext) -> None:
+    """Next: one card per selected user, all in this transaction, or none."""
+    names: list[str] = list(ctx.data.get("selection") or [])
+    card_type = str(ctx.data["card_type"])
+    eligible, skipped = _eligible(ctx, names, card_type, skip=bool(ctx.data.get("skip_ineligible")))
+    approval = bool(ctx.options["CardsBatchRequestApproval"])
+    dest = "requested" if approval else "approved"
+    total = len(eligible)
+    ctx.progress(0, total)
+    created = ctx.entities.create(CARD, [(name, card_type) for name in eligible],
+                                  trigger="request", dest=dest,
+                                  progress=lambda done: ctx.progress(done, total))
+    for reason, users in skipped.items():
+        ctx.data["skipped"].setdefault(reason, []).extend(users)
+    ctx.data.pop("selection", None)  # the cards are the record from here on
+    ctx.data.update(cards=created, card_state=dest, approval_needed=approval)
+
+
+def _selection(ctx: StepContext) -> tuple[list[str], int]:
+    users = ctx.input.get("users")
+    query = ctx.input.get("query") or None
+    org_unit = ctx.input.get("org_unit") or None
+    if users is not None and (query or org_unit):
+        raise InputError("give either a list of users or a search (query, org unit), not both")
+    if users is not None:
+        if isinstance(users, str) or not isinstance(users, Sequence):
+            raise InputError("users must be a list of usernames, e.g. [\"jdoe\", \"asmith\"]")
+        wanted = [str(u).strip() for u in users if str(u).strip()]
+    elif query or org_unit:
+        wanted = list(ctx.directory.iter_usernames(
+            UserQuery(text=query, org_unit=org_unit, state="active", limit=None)))
+    else:
+        wanted = []
+    names = list(dict.fromkeys(wanted))
+    if not names:
+        raise InputError("the selection is empty: choose at least one active user")
+    return names, len(wanted) - len(names)
+
+
+def _card_type(ctx: StepContext) -> str:
+    card_type = str(ctx.input.get("card_type") or ctx.options["CardsDefaultCardType"])
+    if not _CARD_TYPE.match(card_type):
+        raise InputError(f"card type {card_type!r} is not valid: use lower-case letters, digits, "
+                         "'-' or '_' (e.g. employee)")
+    return card_type
+
+
+def _eligible(ctx: StepContext, names: list[str], card_type: str, *, skip: bool
+              ) -> tuple[list[str], dict[str, list[str]]]:
+    """Split `names` into those who may get a card and why the others may not."""
+    found = ctx.directory.get_many(names)
+    unknown = [n for n in names if n not in found]
+    not_active = [n for n in names if n in found and found[n].state != "active"]
+    candidates = [n for n in names if n in found and found[n].state == "active"]
+    holders = ctx.entities.holders(CARD, type=card_type, states=OPEN_STATES, subjects=candidates)
+    open_card = [n for n in candidates if n in holders]
+    problems = {"unknown": unknown, "not_active": not_active, "open_card": open_card}
+    problems = {k: v for k, v in problems.items() if v}
+    eligible = [n for n in candidates if n not in holders] if problems else candidates
+    if problems and not skip:
+        raise InputError(_describe(problems, card_type, found), details=problems)
+    if not eligible:
+        raise InputError("no user of the selection may get a card: "
+                         + "; ".join(_describe(problems, card_type, found)))
+    return eligible, problems
+
+
+def _describe(problems: dict[str, list[str]], card_type: str, found: dict[str, Any]) -> list[str]:
+    words = {
+        "unknown": "unknown user names (not in the directory)",
+        "not_active": "users who are not active",
+        "open_card": f"users who already have an open (requested or approved) {card_type} card",
+    }
+    lines = []
+    for reason, users in problems.items():
+        shown = ", ".join(
+            f"{u} ({found[u].state})" if reason == "not_active" else u for u in users[:_NAMED])
+        more = f" and {len(users) - _NAMED:,} more" if len(users) > _NAMED else ""
+        lines.append(f"{len(users):,} {words[reason]}: {shown}{more}")
+    lines.append("remove them from the selection, or pass skip_ineligible "
+                 "(--skip-ineligible) to leave them out")
+    return lines

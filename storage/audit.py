@@ -1,0 +1,54 @@
+"""The append-only audit log: writing events one by one or set-based, and reading history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from .models import audit_events, entities
+
+
+def record(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
+    """Append events (dicts of `audit_events` columns) in one statement."""
+    if events:
+        conn.execute(insert(audit_events), list(events))
+
+
+def record_entity_moves(conn: Connection, where: Sequence[ColumnElement[bool]], *, at: dt.datetime,
+                        actor: str, trigger: str, dest: str, instance_id: int | None,
+                        reason: str | None, source: str | None = None) -> None:
+    """One event per entity matching `where`; the source is `source` or its current state.
+
+    Run before the UPDATE that moves them: one INSERT ... SELECT, no row crosses to Python.
+    """
+    src = select(
+        literal(at, audit_events.c.at.type), literal(actor), entities.c.kind, entities.c.id,
+        literal(instance_id, audit_events.c.instance_id.type), literal(trigger),
+        entities.c.state if source is None else literal(source),
+        literal(dest), literal(reason, audit_events.c.reason.type),
+    ).where(*where)
+    conn.execute(insert(audit_events).from_select(
+        ["at", "actor", "subject_kind", "subject_id", "instance_id", "trigger", "source", "dest",
+         "reason"], src))
+
+
+def history(conn: Connection, *, subject_kind: str | None = None, subject_id: int | None = None,
+            instance_id: int | None = None, actor: str | None = None,
+            limit: int | None = None) -> list[Row[Any]]:
+    """Events matching every given filter, in the order they happened."""
+    stmt = select(audit_events).order_by(audit_events.c.id)
+    if subject_kind is not None:
+        stmt = stmt.where(audit_events.c.subject_kind == subject_kind)
+    if subject_id is not None:
+        stmt = stmt.where(audit_events.c.subject_id == subject_id)
+    if instance_id is not None:
+        stmt = stmt.where(audit_events.c.instance_id == instance_id)
+    if actor is not None:
+        stmt = stmt.where(audit_events.c.actor == actor)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(conn.execute(stmt))

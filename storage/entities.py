@@ -1,0 +1,104 @@
+"""Entity rows (cards): bulk insert, set-based moves and queries.
+
+Bulk insert is COPY on PostgreSQL (about half the time of a Core executemany) and a Core
+executemany elsewhere; both in chunks so a caller can show progress. Nothing here builds
+an ORM object per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from .models import entities as t
+
+CHUNK = 10_000
+_COPY_COLUMNS = ("kind", "subject", "type", "state", "instance_id", "created_by", "created_at",
+                 "updated_at")
+Progress = Callable[[int], None]
+
+
+def insert_many(conn: Connection, rows: Sequence[dict[str, Any]], *,
+                progress: Progress | None = None) -> None:
+    """Insert entity rows (dicts of `_COPY_COLUMNS`), reporting how many are done."""
+    copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        if copy:
+            _copy(conn, chunk)
+        else:
+            conn.execute(insert(t), list(chunk))
+        if progress:
+            progress(start + len(chunk))
+
+
+def _copy(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cur:  # type: ignore[attr-defined]
+        with cur.copy(f"COPY entities ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in _COPY_COLUMNS))
+
+
+def max_id(conn: Connection, *where: ColumnElement[bool]) -> int:
+    """The largest id among matching entities, 0 when none."""
+    return int(conn.execute(select(func.max(t.c.id)).where(*where)).scalar() or 0)
+
+
+def move(conn: Connection, where: Sequence[ColumnElement[bool]], *, dest: str,
+         now: dt.datetime) -> int:
+    """Set `dest` on every matching entity in one UPDATE; returns how many moved."""
+    return conn.execute(update(t).where(*where).values(state=dest, updated_at=now)).rowcount
+
+
+def subjects_holding(conn: Connection, *, kind: str, type: str, states: Sequence[str],
+                     subjects: Sequence[str]) -> set[str]:
+    """Which of `subjects` hold an entity of `kind` and `type` in one of `states`."""
+    found: set[str] = set()
+    names = list(subjects)
+    for start in range(0, len(names), 5000):
+        found.update(conn.execute(
+            select(t.c.subject).distinct().where(
+                t.c.kind == kind, t.c.subject.in_(names[start:start + 5000]), t.c.type == type,
+                t.c.state.in_(states))).scalars())
+    return found
+
+
+def filters(*, kind: str, state: str | None = None, instance_id: int | None = None,
+            subject: str | None = None, ids: Sequence[int] | None = None
+            ) -> list[ColumnElement[bool]]:
+    """The WHERE clauses for the usual entity filters."""
+    where: list[ColumnElement[bool]] = [t.c.kind == kind]
+    if state is not None:
+        where.append(t.c.state == state)
+    if instance_id is not None:
+        where.append(t.c.instance_id == instance_id)
+    if subject is not None:
+        where.append(t.c.subject == subject)
+    if ids is not None:
+        where.append(t.c.id.in_(list(ids)))
+    return where
+
+
+def find(conn: Connection, where: Sequence[ColumnElement[bool]], *,
+         limit: int | None = None) -> list[Row[Any]]:
+    """Matching entities in creation order."""
+    stmt = select(t).where(*where).order_by(t.c.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(conn.execute(stmt))
+
+
+def count(conn: Connection, where: Sequence[ColumnElement[bool]]) -> int:
+    return int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
+
+
+def count_by_state(conn: Connection, where: Sequence[ColumnElement[bool]]) -> dict[str, int]:
+    """How many matching entities are in each state."""
+    rows = conn.execute(select(t.c.state, func.count()).where(*where).group_by(t.c.state))
+    return {state: int(n) for state, n in rows}

@@ -1,0 +1,1 @@
+"""Alembic migrations of the idmflow schema; `idmflow init` runs them."""

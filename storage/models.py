@@ -1,0 +1,149 @@
+"""The tables, as typed SQLAlchemy models.
+
+Nothing here knows a process: cards are rows of `entities` with `kind = "card"`, so a new
+use case with its own lifecycle (a user account, a token) needs no new table. Bulk paths use
+these models' `__table__` with Core statements; the ORM classes are the typed schema.
+The Alembic migrations in `migrations/versions` create exactly this schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# BigInteger ids on PostgreSQL; SQLite only makes INTEGER PRIMARY KEY an alias of rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+Time = DateTime(timezone=True)
+
+
+def _key(length: int) -> String:
+    """A lower-cased search key compared bytewise, so a prefix is an index range scan."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    """A person in the default user directory."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    username_key: Mapped[str] = mapped_column(_key(100))
+    display_name: Mapped[str] = mapped_column(String(200))
+    display_key: Mapped[str] = mapped_column(_key(200))
+    email: Mapped[str] = mapped_column(String(200))
+    org_unit: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))
+
+    __table_args__ = (
+        Index("ix_users_username_key", "username_key"),
+        Index("ix_users_display_key", "display_key"),
+        Index("ix_users_state_username", "state", "username"),
+        Index("ix_users_org_unit_state_username", "org_unit", "state", "username"),
+    )
+
+
+class Account(Base):
+    """A console account: who logs in and acts, with roles."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    email: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(Time)
+
+
+class AccountRole(Base):
+    __tablename__ = "account_roles"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    role: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+    __table_args__ = (Index("ix_account_roles_role", "role"),)
+
+
+class ProcessInstance(Base):
+    """One run of a process; `version` is the optimistic lock."""
+
+    __tablename__ = "process_instances"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    process: Mapped[str] = mapped_column(String(100))
+    process_version: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(50))
+    version: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    started_by: Mapped[str] = mapped_column(String(100))
+    options_version: Mapped[str] = mapped_column(String(50))
+    options: Mapped[dict[str, Any]] = mapped_column(Json)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[dt.datetime] = mapped_column(Time)
+    updated_at: Mapped[dt.datetime] = mapped_column(Time)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(Time)
+
+    __table_args__ = (
+        UniqueConstraint("process", "idempotency_key", name="uq_process_instances_idempotency"),
+        Index("ix_process_instances_started_by", "started_by", "id"),
+        Index("ix_process_instances_process_state", "process", "state"),
+    )
+
+
+class Entity(Base):
+    """A thing with a lifecycle (a card): whose it is, its type and its state."""
+
+    __tablename__ = "entities"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(50))
+    state: Mapped[str] = mapped_column(String(50))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(Time)
+    updated_at: Mapped[dt.datetime] = mapped_column(Time)
+
+    __table_args__ = (
+        Index("ix_entities_kind_subject_type_state", "kind", "subject", "type", "state"),
+        Index("ix_entities_instance_state", "instance_id", "state"),
+        Index("ix_entities_kind_state", "kind", "state", "id"),
+    )
+
+
+class AuditEvent(Base):
+    """One row of the append-only audit log: who moved what from where to where, and why."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(Time)
+    actor: Mapped[str] = mapped_column(String(100))
+    subject_kind: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    instance_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    trigger: Mapped[str] = mapped_column(String(50))
+    source: Mapped[str | None] = mapped_column(String(50))
+    dest: Mapped[str | None] = mapped_column(String(50))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+    __table_args__ = (
+        Index("ix_audit_events_subject", "subject_kind", "subject_id", "id"),
+        Index("ix_audit_events_instance", "instance_id", "id"),
+        Index("ix_audit_events_actor", "actor", "id"),
+    )
+
+
+users = User.__table__
+accounts = Account.__table__
+account_roles = AccountRole.__table__
+process_instances = ProcessInstance.__table__
+entities = Entity.__table__
+audit_events = AuditEvent.__table__

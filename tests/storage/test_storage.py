@@ -1,0 +1,76 @@
+"""Storage on both databases: migrations, the directory's search, demo data."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect
+
+from idmflow.engine import UserQuery
+from idmflow.storage import schema
+from idmflow.storage.database import connect, database_url, safe_url
+from idmflow.storage.demo import demo_user, seed_users
+from idmflow.storage.directory import SqlUserDirectory
+
+
+def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
+    db = connect(db_url)
+    assert schema.current(db) == schema.head()
+    assert schema.upgrade(db) == (schema.head(), schema.head())
+    tables = set(inspect(db).get_table_names())
+    assert {"users", "accounts", "account_roles", "process_instances", "entities",
+            "audit_events"} <= tables
+    db.dispose()
+
+
+def test_directory_search_filters_pages_and_counts(db_url: str) -> None:
+    db = connect(db_url)
+    assert seed_users(db, 500) == 500
+    assert seed_users(db, 500) == 0
+    directory = SqlUserDirectory(db)
+    everyone = [demo_user(i) for i in range(1, 501)]
+    hr_active = sorted(u["username"] for u in everyone
+                       if u["org_unit"] == "HR" and u["state"] == "active")
+    query = UserQuery(org_unit="HR", state="active", limit=7)
+    pages: list[str] = []
+    after = None
+    while True:
+        page = directory.search(UserQuery(org_unit="HR", state="active", limit=7, after=after))
+        pages += [u.username for u in page]
+        if len(page) < 7:
+            break
+        after = page[-1].username
+    assert pages == hr_active
+    assert directory.count(query) == len(hr_active)
+    assert list(directory.iter_usernames(UserQuery(org_unit="HR", state="active"))) == hr_active
+    by_prefix = directory.search(UserQuery(text="KARIN", limit=None))
+    assert by_prefix and all(u.display_name.startswith("Karin") for u in by_prefix)
+    assert directory.get_many(["nobody", everyone[0]["username"]]).keys() == {
+        everyone[0]["username"]}
+    db.dispose()
+
+
+@pytest.mark.parametrize("text", ["%", "_", "'; DROP TABLE users; --", "\\"])
+def test_search_text_is_bound_never_formatted(db_url: str, text: str) -> None:
+    db = connect(db_url)
+    seed_users(db, 50)
+    assert SqlUserDirectory(db).search(UserQuery(text=text)) == []
+    assert SqlUserDirectory(db).count(UserQuery()) == 50
+    db.dispose()
+
+
+def test_demo_users_are_deterministic_and_mostly_active() -> None:
+    users = [demo_user(i) for i in range(1, 10_001)]
+    assert users == [demo_user(i) for i in range(1, 10_001)]
+    active = sum(u["state"] == "active" for u in users) / len(users)
+    assert 0.85 < active < 0.95
+    assert {u["state"] for u in users} == {"active", "inactive", "locked"}
+    assert len({u["org_unit"] for u in users}) >= 5
+    assert len({u["username"] for u in users}) == len(users)
+
+
+def test_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IDMFLOW_DATABASE_URL", raising=False)
+    assert database_url() == "sqlite:///idmflow.db"
+    monkeypatch.setenv("IDMFLOW_DATABASE_URL", "postgresql://u:p@h/d")
+    assert database_url() == "postgresql+psycopg://u:p@h/d"
+    assert safe_url("postgresql+psycopg://u:secret@h/d") == "postgresql+psycopg://u:***@h/d"
