@@ -109,7 +109,8 @@ class _Compiled:
         if self._diagram_machine is None:
             self._diagram_machine = GraphMachine(
                 model=None, graph_engine="mermaid", show_conditions=False, **self._config())
-        return str(Graph(self._diagram_machine).get_graph(title=title or self.name).draw(None))
+        graph = Graph(self._diagram_machine)  # type: ignore[arg-type]  # stub wants the class
+        return str(graph.get_graph(title=title or self.name).draw(None))
 
 
 class CompiledProcess(_Compiled):

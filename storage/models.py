@@ -9,10 +9,10 @@ The Alembic migrations in `migrations/versions` create exactly this schema.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Table,
+                        Text, UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -141,9 +141,10 @@ class AuditEvent(Base):
     )
 
 
-users = User.__table__
-accounts = Account.__table__
-account_roles = AccountRole.__table__
-process_instances = ProcessInstance.__table__
-entities = Entity.__table__
-audit_events = AuditEvent.__table__
+# The Core tables, typed as such (`__table__` is typed as a bare FromClause).
+users = cast(Table, User.__table__)
+accounts = cast(Table, Account.__table__)
+account_roles = cast(Table, AccountRole.__table__)
+process_instances = cast(Table, ProcessInstance.__table__)
+entities = cast(Table, Entity.__table__)
+audit_events = cast(Table, AuditEvent.__table__)

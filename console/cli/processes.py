@@ -63,7 +63,7 @@ def show_process(state: State, name: str, diagram: bool, as_json: bool) -> None:
     if diagram and not as_json:
         click.echo(compiled.diagram(d.title))
         return
-    doc = {
+    doc: dict[str, Any] = {
         "name": d.name, "title": d.title, "origin": engine.registry.origin(d.name),
         "start_roles": list(d.start_roles), "option_script": d.option_script,
         "steps": [{"name": s.name, "title": s.title, "final": s.final, "view": s.view}
