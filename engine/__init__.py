@@ -5,28 +5,33 @@ a `ProcessDefinition` and registers it under the entry-point group `idmflow.proc
 """
 
 from .compiler import CompiledLifecycle, CompiledProcess, compile_lifecycle, compile_process
-from .context import StepContext
-from .definitions import Handler, Lifecycle, OptionSpec, ProcessDefinition, Step, Transition
+from .context import StepContext, TaskContext
+from .definitions import (Handler, Lifecycle, OptionSpec, ProcessDefinition, RuleSpec, Step,
+                          TaskSpec, Transition)
 from .errors import (Conflict, DatabaseUnavailable, DefinitionError, IdmflowError, InputError,
                      NotAllowed, NotFound, OptionScriptError)
 from .instances import InstanceView
 from .options import DeclaredDefaults, FixedOptions, OptionsProvider, OptionsSnapshot
 from .ports import (USER_STATES, Account, Accounts, Clock, DirectoryUser, Notification, Notifier,
                     UserDirectory, UserQuery, UserState)
-from .records import AuditRecord, EntityRecord
+from .records import AuditRecord, EntityRecord, MailRecord, TaskView
 from .registry import Registry
+from .scripts import OptionScripts, ScriptSchema, ScriptVersion
 from .runtime import Engine
-from .views import render_step
+from .mail import Delivery
+from .views import render_mail, render_step
 from .validation import problems_of, validate_lifecycle, validate_process
 from .wiring import open
 
 __all__ = [
-    "Account", "Accounts", "AuditRecord", "EntityRecord", "Clock", "CompiledLifecycle", "CompiledProcess", "Conflict",
-    "DatabaseUnavailable", "DeclaredDefaults", "DefinitionError", "DirectoryUser", "Engine",
-    "FixedOptions", "Handler", "IdmflowError", "InputError", "InstanceView", "Lifecycle",
-    "NotAllowed", "NotFound", "Notification", "Notifier", "OptionScriptError", "OptionSpec",
-    "OptionsProvider", "OptionsSnapshot", "ProcessDefinition", "Registry", "Step",
-    "StepContext", "Transition", "USER_STATES", "UserDirectory", "UserQuery", "UserState",
-    "compile_lifecycle", "compile_process", "open", "problems_of", "render_step", "validate_lifecycle",
-    "validate_process",
+    "Account", "Accounts", "AuditRecord", "Clock", "CompiledLifecycle", "CompiledProcess",
+    "Conflict", "DatabaseUnavailable", "DeclaredDefaults", "DefinitionError", "Delivery",
+    "DirectoryUser", "Engine", "EntityRecord", "FixedOptions", "Handler", "IdmflowError",
+    "InputError", "InstanceView", "Lifecycle", "MailRecord", "NotAllowed", "NotFound",
+    "Notification", "Notifier", "OptionScriptError", "OptionScripts", "OptionSpec",
+    "OptionsProvider", "OptionsSnapshot", "ProcessDefinition", "Registry", "RuleSpec",
+    "ScriptSchema", "ScriptVersion", "Step", "StepContext", "TaskContext", "TaskSpec",
+    "TaskView", "Transition", "USER_STATES", "UserDirectory", "UserQuery", "UserState",
+    "compile_lifecycle", "compile_process", "open", "problems_of", "render_mail",
+    "render_step", "validate_lifecycle", "validate_process",
 ]

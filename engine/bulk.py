@@ -18,7 +18,7 @@ from idmflow.storage.models import entities as entity_table
 
 from .compiler import compile_lifecycle
 from .definitions import Lifecycle
-from .errors import NotAllowed, NotFound
+from .errors import Conflict, NotAllowed, NotFound
 
 
 class EntityOps:
@@ -83,10 +83,29 @@ class EntityOps:
         missing = [i for i in ids if i not in states]
         if missing:
             raise NotFound(f"no {lifecycle.name} with id {', '.join(map(str, missing))}")
-        wrong = [f"{i} is {states[i]}" for i in ids if states[i] not in sources]
+        wrong = [i for i in ids if states[i] not in sources]
         if wrong:
-            raise NotAllowed(f"cannot {trigger} {lifecycle.name} {'; '.join(wrong)}; only "
-                             f"{', '.join(sources)} may be moved by {trigger!r}")
+            last = audit.last_moves(self._conn, lifecycle.name, wrong)
+            said = "; ".join(
+                f"{lifecycle.name} {i} is already {states[i]}"
+                + (f" ({last[i].trigger} by {last[i].actor} at {last[i].at:%Y-%m-%d %H:%M:%S})"
+                   if i in last else "") for i in wrong)
+            raise Conflict(f"cannot {trigger} {said}; only {', '.join(sources)} ones can be; "
+                           "nothing was changed")
+
+    def outside(self, lifecycle: Lifecycle, ids: Sequence[int], *, instance_id: int
+                ) -> list[int]:
+        """Those of `ids` that are no entity of `instance_id` (unknown ones included)."""
+        rows = entities.find(self._conn, entities.filters(kind=lifecycle.name, ids=ids,
+                                                          instance_id=instance_id))
+        inside = {row.id for row in rows}
+        return [i for i in ids if i not in inside]
+
+    def count(self, lifecycle: Lifecycle, *, instance_id: int | None = None,
+              state: str | None = None) -> int:
+        """How many entities of `lifecycle` match."""
+        return entities.count(self._conn, entities.filters(
+            kind=lifecycle.name, instance_id=instance_id, state=state))
 
     def holders(self, lifecycle: Lifecycle, *, type: str, states: Sequence[str],
                 subjects: Sequence[str]) -> set[str]:

@@ -7,13 +7,14 @@ compiler turns them, under one snapshot of option values, into a `CompiledProces
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .context import StepContext
+    from .context import StepContext, TaskContext
 
 #: A step handler: runs inside the transition's transaction; raising aborts it.
 Handler = Callable[["StepContext"], None]
@@ -26,6 +27,41 @@ class OptionSpec:
     type: type
     default: Any
     doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule a process calls: a function the option script may define.
+
+    `params` are the arguments the process passes, positionally. When the active script
+    does not define the rule, `default` (host code of the process) answers instead.
+    """
+
+    name: str
+    params: tuple[str, ...]
+    default: Callable[..., Any]
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """A human task a process opens (an approval): who acts on it and what deciding does.
+
+    The task is assigned to the role named by option `role_option` (or `role`). People of
+    that role may make the `decisions`; the account that started the instance may make the
+    `requester_decisions` (e.g. abort), and decides its own request only when the bool
+    option `self_decision_option` allows it. `decide` applies a decision and returns how
+    many items are still undecided; at 0 the task closes and `complete` fires.
+    """
+
+    kind: str
+    decide: Callable[["TaskContext"], int]
+    role: str | None = None
+    role_option: str | None = None
+    self_decision_option: str | None = None
+    decisions: tuple[str, ...] = ("approve", "reject", "postpone")
+    requester_decisions: tuple[str, ...] = ("abort",)
+    complete: str = "complete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +85,8 @@ class Transition:
 
     `when`/`unless` name bool options that keep or drop the transition when compiled.
     `roles` lists the roles that may fire it; empty means only the account that started
-    the instance. `handler` does the work of the step inside the same transaction.
+    the instance; `automatic` means only the engine fires it (e.g. when a task closes).
+    `handler` does the work of the step inside the same transaction.
     """
 
     trigger: str
@@ -59,10 +96,12 @@ class Transition:
     when: str | None = None
     unless: str | None = None
     roles: tuple[str, ...] = ()
+    automatic: bool = False
 
     def __init__(self, trigger: str, source: str | tuple[str, ...], dest: str, *,
                  handler: Handler | None = None, when: str | None = None,
-                 unless: str | None = None, roles: tuple[str, ...] = ()) -> None:
+                 unless: str | None = None, roles: tuple[str, ...] = (),
+                 automatic: bool = False) -> None:
         object.__setattr__(self, "trigger", trigger)
         object.__setattr__(self, "source", (source,) if isinstance(source, str) else tuple(source))
         object.__setattr__(self, "dest", dest)
@@ -70,6 +109,7 @@ class Transition:
         object.__setattr__(self, "when", when)
         object.__setattr__(self, "unless", unless)
         object.__setattr__(self, "roles", tuple(roles))
+        object.__setattr__(self, "automatic", automatic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +123,16 @@ class ProcessDefinition:
     start_roles: tuple[str, ...] = ()
     option_script: str | None = None
     options: tuple[OptionSpec, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    tasks: tuple[TaskSpec, ...] = ()
+    #: the default option script this process ships, installed by `idmflow init`
+    default_script: Path | None = None
     initial: str | None = None
     version: str = "1"
     #: where the step views live (a folder of Jinja2 templates)
     templates: Path | None = None
+    #: where `mail/NAME.txt` and `mail/NAME.html` live (default: `templates`)
+    mail_templates: Path | None = None
     #: where people start it, e.g. "Batch orders"
     category: str = ""
     description: str = ""
@@ -103,9 +149,23 @@ class ProcessDefinition:
                 return spec
         raise KeyError(name)
 
+    def task(self, kind: str) -> TaskSpec:
+        """The declared task called `kind` (KeyError when undeclared)."""
+        for spec in self.tasks:
+            if spec.kind == kind:
+                return spec
+        raise KeyError(kind)
+
+    def rule(self, name: str) -> RuleSpec:
+        """The declared rule called `name` (KeyError when undeclared)."""
+        for spec in self.rules:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
     def defaults(self) -> dict[str, Any]:
         """Every declared option at its default."""
-        return {spec.name: spec.default for spec in self.options}
+        return {spec.name: copy.deepcopy(spec.default) for spec in self.options}
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,3 +46,54 @@ class AuditRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A human task as its form and lists show it."""
+
+    id: int
+    instance_id: int
+    process: str
+    kind: str
+    role: str
+    status: str
+    title: str
+    requested_by: str
+    payload: dict[str, Any]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+    decided_by: str | None
+    decision: str | None
+    reason: str | None
+
+    @property
+    def is_open(self) -> bool:
+        """Open or postponed: it stays in the approvers' list until closed."""
+        return self.status != "done"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class MailRecord:
+    """A mail of the outbox, whatever its status."""
+
+    id: int
+    message_id: str
+    recipients: list[str]
+    subject: str
+    text: str
+    html: str | None
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in asdict(self).items()}

@@ -7,6 +7,7 @@ write based on a stale read fails with `Conflict` and leaves nothing behind.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -14,23 +15,30 @@ from typing import Any
 from sqlalchemy import Connection, Engine as SqlEngine, Row
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from idmflow.storage import audit, entities, instances
+from idmflow.storage import audit, entities, instances, outbox
+from idmflow.storage import tasks as task_rows
 from idmflow.storage.database import safe_url, write_transaction
 
 from .bulk import EntityOps
 from .compiler import CompiledProcess, compile_process
 from .context import StepContext
 from .definitions import ProcessDefinition, Transition
-from .errors import Conflict, DatabaseUnavailable, NotAllowed, NotFound
+from .errors import Conflict, DatabaseUnavailable, DefinitionError, NotAllowed, NotFound
 from .instances import InstanceView
 from .options import OptionsProvider
 from .ports import Account, Accounts, Clock, Notifier, UserDirectory
-from .records import AuditRecord, EntityRecord
+from . import tasks as task_ops
+from .records import AuditRecord, EntityRecord, MailRecord, TaskView
+from .tasks import OPEN_STATUSES
+from . import mail
 from .registry import Registry
+from .scripts import OptionScripts
+from .views import render_mail
 
 Progress = Callable[[int, int], None]
 _ENTITY_FIELDS = tuple(EntityRecord.__dataclass_fields__)
 _AUDIT_FIELDS = tuple(AuditRecord.__dataclass_fields__)
+_MAIL_FIELDS = tuple(MailRecord.__dataclass_fields__)
 
 
 class Engine:
@@ -41,14 +49,18 @@ class Engine:
 
     def __init__(self, db: SqlEngine, *, registry: Registry, directory: UserDirectory,
                  accounts: Accounts, notifier: Notifier | None, clock: Clock,
-                 options: OptionsProvider) -> None:
+                 options: OptionsProvider | None = None) -> None:
         self.db = db
         self.registry = registry
         self.directory = directory
         self.accounts = accounts
         self.notifier = notifier
         self.clock = clock
-        self.options = options
+        #: the option scripts: versions, validation, rules
+        self.scripts = OptionScripts(self._transaction, self._connection, registry, accounts,
+                                     clock)
+        #: where processes get their options: the active script versions unless overridden
+        self.options: OptionsProvider = options or self.scripts
 
     # -- processes -------------------------------------------------------------------
 
@@ -131,10 +143,11 @@ class Engine:
         return self._view(row, compile_process(self.definition(row.process), row.options))
 
     def entities(self, kind: str, *, state: str | None = None, instance_id: int | None = None,
-                 subject: str | None = None, limit: int | None = None
-                 ) -> tuple[list[EntityRecord], int]:
+                 subject: str | None = None, ids: Sequence[int] | None = None,
+                 limit: int | None = None) -> tuple[list[EntityRecord], int]:
         """Entities of `kind` matching every filter, oldest first, and how many match in all."""
-        where = entities.filters(kind=kind, state=state, instance_id=instance_id, subject=subject)
+        where = entities.filters(kind=kind, state=state, instance_id=instance_id,
+                                 subject=subject, ids=ids)
         with self._connection() as conn:
             rows = entities.find(conn, where, limit=limit)
             total = len(rows) if limit is None else entities.count(conn, where)
@@ -155,6 +168,46 @@ class Engine:
                                  instance_id=instance_id, actor=actor, limit=limit)
         return [AuditRecord(**{c: getattr(r, c) for c in _AUDIT_FIELDS}) for r in rows]
 
+    def tasks(self, *, actor: str | None = None, statuses: Sequence[str] | None = OPEN_STATUSES,
+              text: str | None = None, instance_id: int | None = None,
+              limit: int | None = None) -> tuple[list[TaskView], int]:
+        """Tasks `actor` may act on by role (open or postponed by default), oldest first,
+        and how many match in all; without `actor`, everyone's."""
+        return task_ops.find(self, actor=actor, statuses=statuses, text=text,
+                             instance_id=instance_id, limit=limit)
+
+    def task(self, task_id: int) -> TaskView:
+        """One task (`NotFound` if there is none)."""
+        return task_ops.get(self, task_id)
+
+    def decide(self, task_id: int, *, actor: str, decision: str,
+               items: Sequence[int] | None = None, reason: str | None = None) -> TaskView:
+        """Decide a task: "approve", "reject" (reason required), "postpone", or the
+        requester's "abort"; `items` names entities (cards), None means every undecided one.
+
+        Raises:
+            Conflict: the task was already decided ("already decided by X").
+            NotAllowed: the actor lacks the task's role, or it is their own request.
+            InputError: no reason for a rejection, an unknown decision, items not in the task.
+        """
+        return task_ops.decide(self, task_id, actor=actor, decision=decision, items=items,
+                               reason=reason)
+
+    def outbox(self, *, status: str | None = None, limit: int | None = None,
+               mail_id: int | None = None) -> tuple[list[MailRecord], int]:
+        """Mails of the outbox, newest first, and how many match in all."""
+        with self._connection() as conn:
+            rows, total = outbox.find_mail(conn, status=status, limit=limit, mail_id=mail_id)
+        return [MailRecord(**{f: getattr(r, f) for f in _MAIL_FIELDS}) for r in rows], total
+
+    def deliver_mail(self, *, limit: int = 100) -> mail.Delivery:
+        """Deliver the mail that is due, once, through the notifier (SMTP by default)."""
+        if self.notifier is None:
+            from idmflow.storage.smtp import SmtpNotifier
+            self.notifier = SmtpNotifier()
+        with self._db_errors():
+            return mail.deliver_due(self.db, self.notifier, self.clock, limit=limit)
+
     def account(self, username: str) -> Account:
         """The console account `username` (`NotFound` says how to create one)."""
         account = self.accounts.get(username)
@@ -162,6 +215,10 @@ class Engine:
             raise NotFound(f"no account {username!r}; create it, or run `idmflow demo` for "
                            "the demo accounts operator, approver and admin")
         return account
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -198,7 +255,8 @@ class Engine:
 
     def _fire_in(self, conn: Connection, instance_id: int, trigger: str, account: Account,
                  input: Mapping[str, Any] | None, expected_version: int | None,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, *, system: bool = False) -> None:
+        """Fire one trigger inside `conn`'s transaction; `system` skips the actor check."""
         row = self._load(conn, instance_id)
         if expected_version is not None and row.version != expected_version:
             raise Conflict(
@@ -207,16 +265,15 @@ class Engine:
         definition = self.definition(row.process)
         compiled = compile_process(definition, row.options)
         transition = compiled.transition(row.state, trigger)
-        self._check_actor(row, transition, account)
+        if not system:
+            self._check_actor(row, transition, account)
         dest = compiled.fire(row.state, trigger)
         now = self.clock.now()
         ctx = StepContext(
-            instance=self._view(row, compiled), actor=account, trigger=trigger,
-            source=row.state, dest=dest, input=dict(input or {}), options=row.options,
-            data=dict(row.data or {}), directory=self.directory, accounts=self.accounts,
-            clock=self.clock,
-            entities=EntityOps(conn, actor=account.username, instance_id=instance_id, now=now),
-        )
+            **self._common(conn, definition, row, account, now), trigger=trigger,
+            source=row.state, dest=dest, input=dict(input or {}), data=dict(row.data or {}),
+            open_task=lambda kind, **kw: self._open_task(conn, definition, row, account, now,
+                                                         kind, **kw))
         if progress is not None:
             ctx.progress = progress
         if transition.handler is not None:
@@ -229,6 +286,39 @@ class Engine:
                 f"(version {row.version} is stale); nothing was written; reload it and try again")
         audit.record(conn, [self._event(now, account.username, instance_id, trigger, row.state,
                                         dest, reason=_reason(ctx.input))])
+        if ctx.follow_up is not None:
+            self._fire_in(conn, instance_id, ctx.follow_up, account, None, None, progress,
+                          system=True)
+
+    def _common(self, conn: Connection, definition: ProcessDefinition, row: Row[Any],
+                account: Account, now: dt.datetime) -> dict[str, Any]:
+        """What step handlers and task decisions both get, bound to this transaction."""
+        return {
+            "instance": self._view(row, compile_process(definition, row.options)),
+            "actor": account, "options": row.options, "directory": self.directory,
+            "accounts": self.accounts, "clock": self.clock,
+            "entities": EntityOps(conn, actor=account.username, instance_id=row.id, now=now),
+            "apply_rule": lambda rule, items: self.scripts.apply_rule(
+                definition, row.options_version, rule, items),
+            "notify": lambda notification: mail.enqueue(conn, notification, now),
+            "render_mail": lambda name, **context: render_mail(definition, name, **context),
+        }
+
+    def _open_task(self, conn: Connection, definition: ProcessDefinition, row: Row[Any],
+                   account: Account, now: dt.datetime, kind: str, *, title: str,
+                   payload: Mapping[str, Any]) -> int:
+        spec = definition.task(kind)
+        role = str(row.options[spec.role_option]) if spec.role_option else spec.role
+        if not role:
+            raise DefinitionError(definition.name, [f"task {kind!r} names no role"])
+        task_id = task_rows.insert_task(
+            conn, instance_id=row.id, process=definition.name, kind=kind, role=role,
+            title=title, requested_by=row.started_by, payload=dict(payload), created_at=now,
+            updated_at=now, closed_at=None, decided_by=None, decision=None, reason=None)
+        audit.record(conn, [{"at": now, "actor": account.username, "subject_kind": "task",
+                             "subject_id": task_id, "instance_id": row.id, "trigger": "open",
+                             "source": None, "dest": "open", "reason": None}])
+        return task_id
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -263,6 +353,9 @@ class Engine:
         return None if row is None else self.instance(row.id)
 
     def _check_actor(self, row: Row[Any], transition: Transition, account: Account) -> None:
+        if transition.automatic:
+            raise NotAllowed(f"trigger {transition.trigger!r} of instance {row.id} is fired by "
+                             "idmflow itself (e.g. when its task is decided), not by people")
         if transition.roles:
             if not account.roles & set(transition.roles):
                 raise NotAllowed(f"{account.username!r} may not {transition.trigger!r} instance "

@@ -8,7 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound,
+                    select_autoescape)
 from markupsafe import Markup
 
 from .definitions import ProcessDefinition
@@ -29,3 +30,29 @@ def render_step(definition: ProcessDefinition, instance: InstanceView, **context
         raise NotFound(f"process {definition.name!r} has no view for step {instance.state!r}")
     template = _environment(str(definition.templates)).get_template(step.view)
     return Markup(template.render(instance=instance, definition=definition, step=step, **context))
+
+
+def render_mail(definition: ProcessDefinition, name: str, **context: Any
+                ) -> tuple[str, str | None]:
+    """A mail's text and HTML from `mail/NAME.txt` and `mail/NAME.html` of the process.
+
+    The HTML part is optional; the text part is rendered without autoescaping.
+    """
+    root = definition.mail_templates or definition.templates
+    if root is None:
+        raise NotFound(f"process {definition.name!r} has no templates folder for mail {name!r}")
+    folder = str(root)
+    html_env = _environment(folder)
+    text_env = _text_environment(folder)
+    text = text_env.get_template(f"mail/{name}.txt").render(**context)
+    try:
+        html: str | None = html_env.get_template(f"mail/{name}.html").render(**context)
+    except TemplateNotFound:
+        html = None
+    return text, html
+
+
+@lru_cache(maxsize=None)
+def _text_environment(folder: str) -> Environment:
+    return Environment(loader=FileSystemLoader(folder), autoescape=False,
+                       undefined=StrictUndefined, keep_trailing_newline=True)

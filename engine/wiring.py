@@ -15,7 +15,7 @@ from idmflow.storage.database import connect, database_url, safe_url
 from idmflow.storage.directory import SqlUserDirectory
 
 from .errors import DatabaseUnavailable, IdmflowError
-from .options import DeclaredDefaults, OptionsProvider
+from .options import OptionsProvider
 from .ports import Accounts, Clock, Notifier, UserDirectory
 from .registry import Registry
 from .runtime import Engine
@@ -47,4 +47,4 @@ def open(url: str | None = None, *, directory: UserDirectory | None = None,
     return Engine(
         db, registry=registry or Registry.from_entry_points(),
         directory=directory or SqlUserDirectory(db), accounts=accounts or SqlAccounts(db),
-        notifier=notifier, clock=clock or SystemClock(), options=options or DeclaredDefaults())
+        notifier=notifier, clock=clock or SystemClock(), options=options)

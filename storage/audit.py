@@ -52,3 +52,11 @@ def history(conn: Connection, *, subject_kind: str | None = None, subject_id: in
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(conn.execute(stmt))
+
+
+def last_moves(conn: Connection, subject_kind: str, ids: Sequence[int]) -> dict[int, Row[Any]]:
+    """The newest event of each subject, by id (to say who decided a card already)."""
+    rows = conn.execute(select(audit_events).where(
+        audit_events.c.subject_kind == subject_kind, audit_events.c.subject_id.in_(list(ids)))
+        .order_by(audit_events.c.id))
+    return {row.subject_id: row for row in rows}

@@ -141,6 +141,78 @@ class AuditEvent(Base):
     )
 
 
+class ScriptVersion(Base):
+    """One saved version of an option script: its source and the values computed from it.
+
+    Values are computed once, when the version is saved, so starting a process reads them
+    instead of running the script. The newest version of a name is the active one.
+    """
+
+    __tablename__ = "script_versions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    values: Mapped[dict[str, Any]] = mapped_column(Json)
+    rules: Mapped[dict[str, Any]] = mapped_column(Json)
+    author: Mapped[str] = mapped_column(String(100))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Time)
+
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_script_versions_name_version"),)
+
+
+class Task(Base):
+    """A human task (an approval): who may act, its status and the last decision on it.
+
+    `version` is the optimistic lock; deciding also takes the row lock on PostgreSQL, so two
+    approvers deciding at once are serialised and the second sees the first's decision.
+    """
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    process: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(Time)
+    updated_at: Mapped[dt.datetime] = mapped_column(Time)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(Time)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decision: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_tasks_role_status", "role", "status", "id"),
+        Index("ix_tasks_instance", "instance_id"),
+    )
+
+
+class OutboxMail(Base):
+    """A mail written in the transaction of what it reports, delivered later by a sender."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    recipients: Mapped[list[str]] = mapped_column(Json)
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(Time)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Time)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(Time)
+
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"),)
+
+
 # The Core tables, typed as such (`__table__` is typed as a bare FromClause).
 users = cast(Table, User.__table__)
 accounts = cast(Table, Account.__table__)
@@ -148,3 +220,6 @@ account_roles = cast(Table, AccountRole.__table__)
 process_instances = cast(Table, ProcessInstance.__table__)
 entities = cast(Table, Entity.__table__)
 audit_events = cast(Table, AuditEvent.__table__)
+script_versions = cast(Table, ScriptVersion.__table__)
+tasks = cast(Table, Task.__table__)
+outbox = cast(Table, OutboxMail.__table__)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,39 @@ def _row_counts(url: str) -> dict[str, int]:
                   for t in ("process_instances", "entities", "audit_events")}
     db.dispose()
     return counts
+
+
+class _Mailbox:
+    """Collects what the test SMTP server receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.original_content or envelope.content,
+                                     policy=policy.default)
+        self.messages.append(message)
+        return "250 OK"
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in self.messages]
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Mailbox]:
+    """A real SMTP server (aiosmtpd) on a free local port; IDMFLOW_SMTP_URL points at it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = _Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("IDMFLOW_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    yield mailbox
+    controller.stop()

@@ -41,8 +41,8 @@ def main(ctx: click.Context, database_url: str | None, debug: bool) -> None:
     ctx.obj = State(database_url)
 
 
-from . import audit, cards, database, directory, processes  # noqa: E402  (register commands)
+from . import audit, cards, database, directory, mail, processes, scripts, tasks  # noqa: E402
 
-for module in (audit, cards, database, directory, processes):
+for module in (audit, cards, database, directory, mail, processes, scripts, tasks):
     for command in module.COMMANDS:
         main.add_command(command)

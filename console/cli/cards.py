@@ -13,6 +13,7 @@ from idmflow.processes.cards.request_multiple.definition import NAME as REQUEST_
 
 from .output import emit_json, note, progress_bar, table
 from .state import State
+from .tasks import abort
 
 
 def _selection(users: str | None, users_file: Path | None, query: str | None,
@@ -105,5 +106,7 @@ def list_cards(state_: State, state: str | None, batch: int | None, user: str | 
            for c in found])
     click.echo(f"{len(found)} of {total} card(s)")
 
+
+cards.add_command(abort)
 
 COMMANDS = [cards]

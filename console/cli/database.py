@@ -34,8 +34,14 @@ def _upgrade(url: str | None) -> None:
 @click.command("init")
 @click.pass_obj
 def init(state: State) -> None:
-    """Create or upgrade the database schema."""
+    """Create or upgrade the database schema and install the default option scripts."""
     _upgrade(state.url)
+    _install_scripts(state)
+
+
+def _install_scripts(state: State) -> None:
+    for saved in state.engine.scripts.install_defaults():
+        click.echo(f"option script {saved.name}: default installed as version {saved.version}")
 
 
 @click.command("demo")
@@ -47,6 +53,7 @@ def demo(state: State, n: int) -> None:
     if n < 0:
         raise InputError(f"--users must be 0 or more, not {n}")
     _upgrade(state.url)
+    _install_scripts(state)
     db = state.engine.db
     with progress_bar("Seeding users") as progress:
         added = seed_users(db, n, progress=lambda done: progress(done, n))

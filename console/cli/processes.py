@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ import click
 from idmflow.engine import InputError, InstanceView
 
 from .output import emit_json, progress_bar, table
+from .scripts import read_source
 from .state import State
 
 
@@ -53,12 +55,18 @@ def list_processes(state: State, as_json: bool) -> None:
 @processes.command("show")
 @click.argument("name")
 @click.option("--diagram", is_flag=True, help="Print the graph as a mermaid diagram.")
+@click.option("--options-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Show it under this not-yet-saved option script instead of the active one.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def show_process(state: State, name: str, diagram: bool, as_json: bool) -> None:
-    """A process's steps, triggers and options under the current options."""
+def show_process(state: State, name: str, diagram: bool, options_file: Path | None,
+                 as_json: bool) -> None:
+    """A process's steps, triggers and options under the active (or a file's) options."""
     engine = state.engine
-    compiled = engine.compiled(name)
+    options = None
+    if options_file is not None:
+        options = engine.scripts.preview(engine.definition(name), read_source(options_file))
+    compiled = engine.compiled(name, options)
     d = compiled.definition
     if diagram and not as_json:
         click.echo(compiled.diagram(d.title))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from idmflow.engine import OptionSpec, ProcessDefinition, Step, Transition
+from idmflow.engine import ProcessDefinition, Step, Transition
 
+from ..options import BATCH_APPROVAL as APPROVAL
+from ..approval import APPROVAL as APPROVAL_TASK
+from ..options import CARD_OPTIONS, CARD_RULES, DEFAULT_SCRIPT, SCRIPT
 from . import steps
 
 NAME = "CardsBoProcRequestMulitple"  # spelled so: other systems call it by this name
-APPROVAL = "CardsBatchRequestApproval"
 
 PROCESS = ProcessDefinition(
     name=NAME,
@@ -17,15 +19,11 @@ PROCESS = ProcessDefinition(
     category="Batch orders",
     description="Order a card for each selected active user in one batch.",
     start_roles=("operator",),
-    option_script="CardsScriptOptions",
-    options=(
-        OptionSpec(APPROVAL, bool, default=False,
-                   doc="Add an approval step: cards stay requested until an approver decides."),
-        OptionSpec("CardsDefaultCardType", str, default="employee",
-                   doc="The card type ordered when the operator names none."),
-        OptionSpec("CardsBatchMaxUsers", int, default=100_000,
-                   doc="The largest batch an operator may submit, in users."),
-    ),
+    option_script=SCRIPT,
+    options=CARD_OPTIONS,
+    rules=CARD_RULES,
+    default_script=DEFAULT_SCRIPT,
+    tasks=(APPROVAL_TASK,),
     steps=(
         Step("select_users", title="Select users", view="select_users.html"),
         Step("confirm", title="Request multiple cards", view="confirm.html"),
@@ -40,7 +38,8 @@ PROCESS = ProcessDefinition(
         Transition("next", "confirm", "approval", handler=steps.create_requests, when=APPROVAL),
         Transition("next", "confirm", "done", handler=steps.create_requests, unless=APPROVAL),
         Transition("cancel", ("select_users", "confirm"), "cancelled"),
-        Transition("complete", "approval", "done"),
+        Transition("complete", "approval", "done", automatic=True),
     ),
     templates=Path(__file__).parent / "templates",
+    mail_templates=Path(__file__).parent.parent / "templates",
 )

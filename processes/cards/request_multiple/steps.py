@@ -13,7 +13,9 @@ from typing import Any
 
 from idmflow.engine import InputError, StepContext, UserQuery
 
+from ..approval import open_approval
 from ..lifecycle import CARD, OPEN_STATES
+from ..options import BATCH_APPROVAL, BATCH_MAX_USERS, DEFAULT_CARD_TYPE, NEEDS_APPROVAL
 
 _CARD_TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _NAMED = 20  # names listed in a message; the error's details hold them all
@@ -28,7 +30,7 @@ def select_users(ctx: StepContext) -> None:
     names, duplicates = _selection(ctx)
     card_type = _card_type(ctx)
     skip = bool(ctx.input.get("skip_ineligible", False))
-    limit = int(ctx.options["CardsBatchMaxUsers"])
+    limit = int(ctx.options[BATCH_MAX_USERS])
     if len(names) > limit:
         raise InputError(f"the selection has {len(names):,} users; a batch may have at most "
                          f"{limit:,} (option CardsBatchMaxUsers); split it into smaller batches")
@@ -42,17 +44,37 @@ def create_requests(ctx: StepContext) -> None:
     names: list[str] = list(ctx.data.get("selection") or [])
     card_type = str(ctx.data["card_type"])
     eligible, skipped = _eligible(ctx, names, card_type, skip=bool(ctx.data.get("skip_ineligible")))
-    approval = bool(ctx.options["CardsBatchRequestApproval"])
-    dest = "requested" if approval else "approved"
+    approval = bool(ctx.options[BATCH_APPROVAL])
+    waiting = _needing_approval(ctx, eligible, card_type) if approval else []
+    wait = set(waiting)
+    approved_now = [n for n in eligible if n not in wait]
     total = len(eligible)
     ctx.progress(0, total)
-    created = ctx.entities.create(CARD, [(name, card_type) for name in eligible],
-                                  trigger="request", dest=dest,
-                                  progress=lambda done: ctx.progress(done, total))
+    created = 0
+    for dest, names_ in (("requested", waiting), ("approved", approved_now)):
+        if names_:
+            offset = created
+            created += ctx.entities.create(
+                CARD, [(name, card_type) for name in names_], trigger="request", dest=dest,
+                progress=lambda done, offset=offset: ctx.progress(offset + done, total))
     for reason, users in skipped.items():
         ctx.data["skipped"].setdefault(reason, []).extend(users)
     ctx.data.pop("selection", None)  # the cards are the record from here on
-    ctx.data.update(cards=created, card_state=dest, approval_needed=approval)
+    ctx.data.update(cards=created, requested=len(waiting), approved=len(approved_now),
+                    approval_needed=bool(waiting))
+    if waiting:
+        ctx.data["task"] = open_approval(ctx, waiting=len(waiting), card_type=card_type,
+                                         what="Batch")
+    elif approval:
+        ctx.then("complete")  # no card needs a decision: the batch is done at once
+
+
+def _needing_approval(ctx: StepContext, names: list[str], card_type: str) -> list[str]:
+    """The users whose card the option script's rule sends to an approver (one call)."""
+    found = ctx.directory.get_many(names)  # only when the approval step is on
+    cards = [{"user": n, "type": card_type, "org_unit": found[n].org_unit} for n in names]
+    verdicts = ctx.apply_rule(NEEDS_APPROVAL, cards)
+    return [n for n, needs in zip(names, verdicts) if needs]
 
 
 def _selection(ctx: StepContext) -> tuple[list[str], int]:
@@ -77,7 +99,7 @@ def _selection(ctx: StepContext) -> tuple[list[str], int]:
 
 
 def _card_type(ctx: StepContext) -> str:
-    card_type = str(ctx.input.get("card_type") or ctx.options["CardsDefaultCardType"])
+    card_type = str(ctx.input.get("card_type") or ctx.options[DEFAULT_CARD_TYPE])
     if not _CARD_TYPE.match(card_type):
         raise InputError(f"card type {card_type!r} is not valid: use lower-case letters, digits, "
                          "'-' or '_' (e.g. employee)")

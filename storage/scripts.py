@@ -1,0 +1,46 @@
+"""Option script versions: append a version, read the newest or any, list the history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select
+
+from .models import script_versions as t
+
+
+def latest(conn: Connection, name: str) -> Row[Any] | None:
+    """The active (newest) version of script `name`, or None when none is stored."""
+    return conn.execute(select(t).where(t.c.name == name)
+                        .order_by(t.c.version.desc()).limit(1)).first()
+
+
+def get(conn: Connection, name: str, version: int) -> Row[Any] | None:
+    return conn.execute(select(t).where(t.c.name == name, t.c.version == version)).first()
+
+
+def history(conn: Connection, name: str) -> list[Row[Any]]:
+    """Every version of `name`, oldest first, without the source."""
+    cols = [c for c in t.c if c.name != "source"]
+    return list(conn.execute(select(*cols).where(t.c.name == name).order_by(t.c.version)))
+
+
+def names(conn: Connection) -> list[Row[Any]]:
+    """Each stored script with its newest version number and time."""
+    return list(conn.execute(
+        select(t.c.name, func.max(t.c.version).label("version"),
+               func.max(t.c.created_at).label("changed_at"))
+        .group_by(t.c.name).order_by(t.c.name)))
+
+
+def append(conn: Connection, name: str, *, source: str, values: dict[str, Any],
+           rules: dict[str, Any], author: str, comment: str, now: dt.datetime) -> Row[Any]:
+    """Store the next version of `name`; two racing saves cannot take one number twice."""
+    current = conn.execute(select(func.max(t.c.version)).where(t.c.name == name)).scalar()
+    row_id = conn.execute(insert(t).values(
+        name=name, version=(current or 0) + 1, source=source, values=values, rules=rules,
+        author=author, comment=comment, created_at=now).returning(t.c.id)).scalar_one()
+    row = conn.execute(select(t).where(t.c.id == row_id)).first()
+    assert row is not None
+    return row
