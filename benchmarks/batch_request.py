@@ -4,8 +4,9 @@ For each database and N it prints the wall time and peak memory of
 
 * request: a batch order of N active users through the engine, from Next to committed,
   beside the floor: a raw SQLAlchemy Core bulk insert of the same card rows and audit rows;
-* approve: a bulk approve of N requested cards through the engine's set-based move, beside
-  the floor: a raw Core UPDATE of the same rows plus the insert of their audit rows;
+* approve: one approver's decision approving a batch of N requested cards through the
+  engine (task lock, set-based move, audit, mail, process completion), beside the floor:
+  a raw Core UPDATE of the same rows plus the insert of their audit rows;
 
 and the ratio engine / floor. Each measurement runs in a fresh child process on a fresh
 database. Set-up (users, the pending batch) runs in one child process, untimed; the phase
@@ -128,9 +129,6 @@ def _setup(database: str, n: int, phase: str, folder: str, out: Any) -> None:
 def _measure(url: str, n: int, phase: str, instance_id: int | None, out: Any) -> None:
     """Timed, in a fresh process, so its memory growth is the phase's own."""
     import idmflow.engine as idm
-    from idmflow.engine.bulk import EntityOps
-    from idmflow.processes.cards.lifecycle import CARD
-    from idmflow.storage.database import write_transaction
     from idmflow.storage.demo import demo_user
     from idmflow.storage.models import audit_events, entities
 
@@ -158,9 +156,8 @@ def _measure(url: str, n: int, phase: str, instance_id: int | None, out: Any) ->
                  "instance_id": None, "trigger": "request", "source": "registered",
                  "dest": "approved", "reason": None} for i in ids])
     elif phase == "approve":
-        with write_transaction(engine.db) as conn:
-            ops = EntityOps(conn, actor="approver", instance_id=instance_id, now=now)
-            assert ops.move(CARD, "approve", "approved", instance_id=instance_id) == n
+        (task,), _ = engine.tasks(instance_id=instance_id)
+        assert engine.decide(task.id, actor="approver", decision="approve").status == "done"
     else:  # approve floor
         with engine.db.begin() as conn:
             ids = conn.execute(

@@ -30,8 +30,9 @@ scrubbed of object reprs and paths: a script learns nothing of the host from tex
 Limits, per call (`Limits`): 2 s of CPU, 256 MB of address space, 5 s of wall-clock time,
 32 MB of answer. A script over its CPU time is stopped by a signal inside the script (the
 problem names the line); a MemoryError becomes "needs more than 256 MB"; a RecursionError
-says so; a computation stuck inside C, or a crashed worker, is killed by the host after the
-wall-clock time. The next call starts a fresh worker; the host keeps running throughout.
+says so; a computation stuck inside C is killed by the host after the wall-clock time, and
+a crashed worker (a C-stack overflow, say) is a problem too. The next call starts a fresh
+worker; the host keeps running throughout.
 
 How it is built, two walls deep:
 
@@ -45,7 +46,8 @@ How it is built, two walls deep:
    checks field by field (`answers`) before believing it.
 
 Residual risk: an escape from wall 1 runs as the host's user inside the worker, with the
-descriptors it already holds; a host that needs more puts the product in a container.
+descriptors it already holds; a host that needs more puts the product in a container. The
+limits need a POSIX system (resource, signals, poll); RLIMIT_AS is enforced on Linux.
 
 Approaches rejected:
 
@@ -55,8 +57,8 @@ Approaches rejected:
   code in the host by sending a crafted pickle; spawn also re-imports the host's `__main__`
   in the child, and fork copies the host's memory (connections, secrets) into the worker.
   `subprocess` plus JSON starts a clean interpreter and accepts only data.
-- A process per call: about 50-100 ms each; a warm reusable worker answers in a few ms and
-  runs a rule over 100,000 items in one round trip.
+- A process per call: about 100 ms to start each; a warm reusable worker evaluates a small
+  script in well under a millisecond and runs a rule over 100,000 items in one round trip.
 - Threads with a timeout: a thread cannot be killed, and shares the host's memory.
 - A denylist of dangerous attributes (`__class__`, `__globals__`, ...): every published
   escape found an attribute the list forgot; the guards allow by exact type instead.

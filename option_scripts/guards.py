@@ -75,7 +75,8 @@ _WRITABLE = frozenset({list, dict})
 
 def guarded_getattr(obj: Any, name: str) -> Any:
     """`obj.name`, for the allowed methods of plain containers only."""
-    _check()
+    if CLOCK.expired:  # inline: these run for every access
+        raise CpuLimitExceeded()
     if name in ATTRIBUTES.get(type(obj), ()):
         return getattr(obj, name)
     if name in ("format", "format_map") and isinstance(obj, str):
@@ -86,7 +87,8 @@ def guarded_getattr(obj: Any, name: str) -> Any:
 
 def guarded_getitem(obj: Any, key: Any) -> Any:
     """`obj[key]` on str, list, tuple, dict and range only."""
-    _check()
+    if CLOCK.expired:  # inline: these run for every access
+        raise CpuLimitExceeded()
     if type(obj) in _INDEXABLE:
         return obj[key]
     raise TypeError(f"{describe(obj)} cannot be indexed in option scripts")
@@ -94,7 +96,8 @@ def guarded_getitem(obj: Any, key: Any) -> Any:
 
 def guarded_getiter(obj: Any) -> Any:
     """`for x in obj`: any iterable a script can hold is fine; the check is the CPU clock."""
-    _check()
+    if CLOCK.expired:  # inline: these run for every access
+        raise CpuLimitExceeded()
     return obj
 
 

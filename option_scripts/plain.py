@@ -22,13 +22,14 @@ MAX_DEPTH = 100
 #: Python refuses to print longer integers anyway (sys.int_info.default_max_str_digits)
 MAX_INT_BITS = 14_000
 
-_SCALARS = (type(None), bool, int, float, str)
+#: plain leaves that need no further look (int does: it may be too long)
+_LEAVES = frozenset({type(None), bool, float, str})
 
 
 def not_plain(value: Any, depth: int = 0) -> str | None:
     """Why `value` is not plain data (e.g. "a function"), or None when it is."""
     kind = type(value)
-    if kind is str or kind is bool or kind is float or value is None:
+    if kind in _LEAVES:
         return None
     if kind is int:
         return "an integer with more than 4000 digits" if value.bit_length() > MAX_INT_BITS \
@@ -37,18 +38,20 @@ def not_plain(value: Any, depth: int = 0) -> str | None:
         return f"nested more than {MAX_DEPTH} levels deep (or containing itself)"
     if isinstance(value, (list, tuple)) and kind in _SEQUENCES:
         for item in value:
-            reason = not_plain(item, depth + 1)
-            if reason:
-                return reason
+            if type(item) not in _LEAVES:
+                reason = not_plain(item, depth + 1)
+                if reason:
+                    return reason
         return None
     if isinstance(value, dict) and kind in _MAPPINGS:
         for key, item in value.items():
             if type(key) is not str:
                 return "a dict with a key that is not a string" + (
                     f" ({key!r})" if not_plain(key) is None else "")
-            reason = not_plain(item, depth + 1)
-            if reason:
-                return reason
+            if type(item) not in _LEAVES:
+                reason = not_plain(item, depth + 1)
+                if reason:
+                    return reason
         return None
     return describe(value)
 

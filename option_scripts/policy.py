@@ -47,7 +47,6 @@ _REFUSED_NODES = {
 _UNDERSCORE = re.compile(r'"(?P<name>[^"]*)" is an invalid (?:variable|attribute) name '
                          r'because it starts with "_"')
 _INSPECT = re.compile(r'"(?P<name>[^"]*)" is a restricted name')
-_STATEMENT = re.compile(r"(?P<node>\w+) statements are not allowed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +68,7 @@ def compile_script(source: str, filename: str) -> Compiled:
         return Compiled(None, ((exc.lineno, f"{exc.msg} (syntax error)"),), {})
     except (ValueError, MemoryError, RecursionError) as exc:  # NUL bytes, absurd nesting
         return Compiled(None, ((None, f"the script cannot be parsed: {exc}"),), {})
+    lines = dict(_top_level_lines(tree.body))  # before RestrictedPython rewrites the tree
     policy = _Policy(_bound_names(tree))
     try:
         tree = policy.visit(tree)
@@ -82,7 +82,7 @@ def compile_script(source: str, filename: str) -> Compiled:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         line = getattr(exc, "lineno", None)
         return Compiled(None, ((line, f"the script cannot be compiled: {exc}"),), {})
-    return Compiled(code, (), dict(_top_level_lines(tree.body)))
+    return Compiled(code, (), lines)
 
 
 class _Policy(RestrictingNodeTransformer):
@@ -195,9 +195,6 @@ def _reword(info: str) -> str:
         return f"'{match['name']}' is not allowed: it reaches Python's internals"
     if info.startswith(("Exec calls", "Eval calls")):
         return f"'{info.split()[0].lower()}' is not available in option scripts"
-    if match := _STATEMENT.search(info):
-        name = match["node"]
-        return _REFUSED_NODES.get(name, f"'{name}' statements are not allowed")
     return info
 
 
@@ -225,12 +222,10 @@ def _top_level_lines(body: list[ast.stmt]) -> Iterator[tuple[str, int]]:
         for node in _walk_scope(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 yield node.id, node.lineno
-        for block in ("body", "orelse", "finalbody"):
-            if isinstance(statement, (ast.If, ast.For, ast.While, ast.Try)):
-                yield from _top_level_lines(getattr(statement, block, []))
-        if isinstance(statement, ast.Try):
-            for handler in statement.handlers:
-                yield from _top_level_lines(handler.body)
+        if isinstance(statement, (ast.If, ast.For, ast.While, ast.Try)):
+            for block in (statement.body, statement.orelse, getattr(statement, "finalbody", []),
+                          *(handler.body for handler in getattr(statement, "handlers", []))):
+                yield from _top_level_lines(block)
 
 
 def _walk_scope(statement: ast.stmt) -> Iterator[ast.AST]:

@@ -152,7 +152,9 @@ class Sandbox:
         """Call the script's function `rule` once per item, in one round trip.
 
         An item that is a list or tuple is spread as the arguments; any other item is the
-        single argument. The rule receives read-only copies.
+        single argument. The rule receives read-only copies (travelled as JSON: a tuple
+        arrives as a list, a dict key as a string). The limits hold for the whole call,
+        all items together; the first item that fails ends it, named in the problem.
 
         Raises:
             TypeError: an item is not plain data (a bug of the caller, not of the script).

@@ -33,6 +33,21 @@ def _pid(sandbox: Sandbox) -> int:
     return worker.process.pid
 
 
+def _wait_until_busy(pid: int) -> None:
+    """Wait until the worker has spent CPU time on the script (Linux /proc)."""
+    if not os.path.exists(f"/proc/{pid}/stat"):
+        time.sleep(0.5)
+        return
+
+    def ticks() -> int:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[11])
+    start = ticks()
+    deadline = time.monotonic() + 10
+    while ticks() < start + 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 CPU = "line {line}: the script ran longer than the 0.5 s CPU limit; look for an endless loop " \
       "or a very large computation"
 MEMORY = "line {line}: the script needs more than 128 MB of memory"
@@ -108,7 +123,7 @@ def test_a_crashed_worker_is_a_problem_not_a_host_crash() -> None:
         thread = threading.Thread(target=lambda: found.append(box.evaluate("while True:\n"
                                                                            "    pass")))
         thread.start()
-        time.sleep(0.3)
+        _wait_until_busy(pid)
         os.kill(pid, signal.SIGSEGV)
         thread.join(10)
         (evaluation,) = found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,15 +37,18 @@ def test_public_api_is_pinned() -> None:
 
 def test_import_starts_nothing_and_stays_in_its_layer() -> None:
     """Importing the package loads no other idmflow layer, no RestrictedPython, no worker."""
-    code = ("import os, sys, idmflow.option_scripts\n"
-            "print(sorted(m for m in sys.modules if m.startswith('idmflow.')))\n"
-            "print('RestrictedPython' in sys.modules)\n"
-            "print(os.listdir(f'/proc/{os.getpid()}/task'))\n")
+    code = ("import json, os, sys, threading, idmflow.option_scripts\n"
+            "try:\n    os.waitpid(-1, os.WNOHANG)\n    child = True\n"
+            "except ChildProcessError:\n    child = False\n"
+            "print(json.dumps([sorted(m for m in sys.modules if m.startswith('idmflow.')),\n"
+            "                  'RestrictedPython' in sys.modules, threading.active_count(), "
+            "child]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    assert all(m.startswith("idmflow.option_scripts") for m in eval(out[0]))
-    assert out[1] == "False"  # only the worker needs RestrictedPython
-    assert len(eval(out[2])) == 1  # one thread, and no child was started
+                         check=True).stdout
+    modules, restricted, threads, child = json.loads(out)
+    assert all(m.startswith("idmflow.option_scripts") for m in modules)
+    assert not restricted  # only the worker needs RestrictedPython
+    assert (threads, child) == (1, False)
 
 
 def test_the_default_cards_script(sandbox: Sandbox) -> None:
@@ -224,6 +228,10 @@ def test_a_failing_rule_says_why(sandbox: Sandbox, source: str, rule: str,
     results = sandbox.call_rule(source, rule, items)
     assert results == RuleResults([], (expected,))
     assert not results.ok
+
+
+def test_no_items_is_no_results(sandbox: Sandbox) -> None:
+    assert sandbox.call_rule(CARDS, "CardNeedsApproval", []) == RuleResults([], ())
 
 
 def test_host_objects_are_never_sent(sandbox: Sandbox) -> None:
