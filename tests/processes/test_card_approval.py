@@ -224,3 +224,26 @@ def test_nothing_to_approve_completes_at_once(engine: idm.Engine) -> None:
     with pytest.raises(NotAllowed, match="fired by idmflow itself"):
         task = _batch(engine, ACTIVE[2:4])
         engine.fire(task.instance_id, "complete", actor="operator")
+
+
+def test_two_senders_never_send_a_mail_twice(approving: idm.Engine, demo_url: str,  # type: ignore[no-untyped-def]
+                                             smtp_server) -> None:
+    for start in range(0, 30, 3):
+        _batch(approving, ACTIVE[start:start + 3])  # one "Approval needed" mail each
+    barrier = threading.Barrier(2)
+    sent: list[int] = []
+
+    def sender() -> None:
+        own = idm.open(demo_url)
+        barrier.wait()
+        sent.append(own.deliver_mail().sent)
+        own.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(sent) == 10
+    ids = [str(m["Message-ID"]) for m in smtp_server.messages]
+    assert len(ids) == len(set(ids)) == 10
