@@ -13,7 +13,8 @@ from .errors import (Conflict, DatabaseUnavailable, DefinitionError, IdmflowErro
 from .instances import InstanceView
 from .options import DeclaredDefaults, FixedOptions, OptionsProvider, OptionsSnapshot
 from .ports import (USER_STATES, Account, Accounts, Clock, DirectoryUser, Notification, Notifier,
-                    UserDirectory, UserQuery, UserState)
+                    Producer, ProductionOrder, ProductionResult, UserDirectory, UserQuery,
+                    UserState)
 from .records import AuditRecord, EntityRecord, MailRecord, TaskView
 from .registry import Registry
 from .scripts import OptionScripts, ScriptSchema, ScriptVersion
@@ -29,9 +30,9 @@ __all__ = [
     "DirectoryUser", "Engine", "EntityRecord", "FixedOptions", "Handler", "IdmflowError",
     "InputError", "InstanceView", "Lifecycle", "MailRecord", "NotAllowed", "NotFound",
     "Notification", "Notifier", "OptionScriptError", "OptionScripts", "OptionSpec",
-    "OptionsProvider", "OptionsSnapshot", "ProcessDefinition", "Registry", "RuleSpec",
-    "ScriptSchema", "ScriptVersion", "Step", "StepContext", "TaskContext", "TaskSpec",
-    "TaskView", "Transition", "USER_STATES", "UserDirectory", "UserQuery", "UserState",
-    "compile_lifecycle", "compile_process", "open", "problems_of", "render_mail",
-    "render_step", "validate_lifecycle", "validate_process",
+    "OptionsProvider", "OptionsSnapshot", "ProcessDefinition", "Producer", "ProductionOrder",
+    "ProductionResult", "Registry", "RuleSpec", "ScriptSchema", "ScriptVersion", "Step",
+    "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition", "USER_STATES",
+    "UserDirectory", "UserQuery", "UserState", "compile_lifecycle", "compile_process", "open",
+    "problems_of", "render_mail", "render_step", "validate_lifecycle", "validate_process",
 ]

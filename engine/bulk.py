@@ -19,6 +19,9 @@ from idmflow.storage.models import entities as entity_table
 from .compiler import compile_lifecycle
 from .definitions import Lifecycle
 from .errors import Conflict, NotAllowed, NotFound
+from .records import EntityRecord, entity_record
+
+_ID_CHUNK = 5000
 
 
 class EntityOps:
@@ -60,13 +63,22 @@ class EntityOps:
              reason: str | None = None) -> int:
         """Move every selected entity that `trigger` may move to `dest`; returns the count.
 
-        With `ids`, each one must exist and be in an allowed source state, or nothing moves
-        and `NotAllowed`/`NotFound` names the offenders.
+        With `ids`, each one must exist (`NotFound`) and be in an allowed source state
+        (`Conflict`, naming who moved it last), or nothing moves.
         """
         compiled = compile_lifecycle(lifecycle)
         sources = compiled.sources(trigger, dest)
         if not sources:
             raise NotAllowed(f"{lifecycle.name}: trigger {trigger!r} never leads to {dest!r}")
+        if ids is None:
+            return self._move(lifecycle, sources, trigger, dest, None, instance_id, reason)
+        ids = list(dict.fromkeys(ids))
+        # In chunks: an IN list must stay below every driver's parameter limit.
+        return sum(self._move(lifecycle, sources, trigger, dest, ids[i:i + _ID_CHUNK],
+                              instance_id, reason) for i in range(0, len(ids), _ID_CHUNK))
+
+    def _move(self, lifecycle: Lifecycle, sources: Sequence[str], trigger: str, dest: str,
+              ids: Sequence[int] | None, instance_id: int | None, reason: str | None) -> int:
         where = entities.filters(kind=lifecycle.name, instance_id=instance_id, ids=ids)
         if ids is not None:
             self._check_ids(lifecycle, ids, sources, trigger)
@@ -106,6 +118,23 @@ class EntityOps:
         """How many entities of `lifecycle` match."""
         return entities.count(self._conn, entities.filters(
             kind=lifecycle.name, instance_id=instance_id, state=state))
+
+    def get_many(self, lifecycle: Lifecycle, ids: Sequence[int]) -> dict[int, EntityRecord]:
+        """The entities among `ids` that exist, by id (read in this transaction)."""
+        found: dict[int, EntityRecord] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _ID_CHUNK):
+            rows = entities.find(self._conn, entities.filters(
+                kind=lifecycle.name, ids=unique[start:start + _ID_CHUNK]))
+            found.update((row.id, entity_record(row)) for row in rows)
+        return found
+
+    def find(self, lifecycle: Lifecycle, *, state: str | None = None,
+             instance_id: int | None = None) -> tuple[list[EntityRecord], int]:
+        """Every entity of `lifecycle` matching the filters, oldest first, and the count."""
+        rows = entities.find(self._conn, entities.filters(kind=lifecycle.name, state=state,
+                                                          instance_id=instance_id))
+        return [entity_record(row) for row in rows], len(rows)
 
     def holders(self, lifecycle: Lifecycle, *, type: str, states: Sequence[str],
                 subjects: Sequence[str]) -> set[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .bulk import EntityOps
 from .instances import InstanceView
-from .ports import Account, Accounts, Clock, Notification, UserDirectory
+from .ports import Account, Accounts, Clock, Notification, Producer, UserDirectory
 from .records import TaskView
 
 
@@ -36,6 +36,8 @@ class _Common:
     notify: Callable[[Notification], None]
     #: `render_mail(name, **context)` -> (text, html) from the process's mail templates
     render_mail: Callable[..., tuple[str, str | None]]
+    #: the production service (a card printer)
+    producer: Producer
 
 
 @dataclass(slots=True)

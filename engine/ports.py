@@ -63,6 +63,24 @@ class Notification:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ProductionOrder:
+    """One thing to produce (a card to print): its id, whose it is and its type."""
+
+    id: int
+    subject: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductionResult:
+    """What production made of one order: done, or failed with the reason."""
+
+    id: int
+    ok: bool
+    error: str | None = None
+
+
 class UserDirectory(Protocol):
     """The host's user directory (the default is the `users` table)."""
 
@@ -100,6 +118,15 @@ class Notifier(Protocol):
 
     def send(self, notification: Notification) -> None:
         """Queue or send one notification."""
+        ...
+
+
+class Producer(Protocol):
+    """The host's production service (a card printer); the default simulates one."""
+
+    def produce(self, orders: Sequence[ProductionOrder]) -> list[ProductionResult]:
+        """Produce every order; one result per order, in order. Failures are results,
+        not exceptions: an exception means the service itself is down."""
         ...
 
 

@@ -29,6 +29,14 @@ class EntityRecord:
         return {k: _jsonable(v) for k, v in asdict(self).items()}
 
 
+_ENTITY_FIELDS = tuple(EntityRecord.__dataclass_fields__)
+
+
+def entity_record(row: Any) -> EntityRecord:
+    """An entity row as an `EntityRecord`."""
+    return EntityRecord(**{name: getattr(row, name) for name in _ENTITY_FIELDS})
+
+
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One audit event: who moved what from where to where, when and why."""

@@ -26,9 +26,9 @@ from .definitions import ProcessDefinition, Transition
 from .errors import Conflict, DatabaseUnavailable, DefinitionError, NotAllowed, NotFound
 from .instances import InstanceView
 from .options import OptionsProvider
-from .ports import Account, Accounts, Clock, Notifier, UserDirectory
+from .ports import Account, Accounts, Clock, Notifier, Producer, UserDirectory
 from . import tasks as task_ops
-from .records import AuditRecord, EntityRecord, MailRecord, TaskView
+from .records import AuditRecord, EntityRecord, MailRecord, TaskView, entity_record
 from .tasks import OPEN_STATUSES
 from . import mail
 from .registry import Registry
@@ -36,7 +36,6 @@ from .scripts import OptionScripts
 from .views import render_mail
 
 Progress = Callable[[int, int], None]
-_ENTITY_FIELDS = tuple(EntityRecord.__dataclass_fields__)
 _AUDIT_FIELDS = tuple(AuditRecord.__dataclass_fields__)
 _MAIL_FIELDS = tuple(MailRecord.__dataclass_fields__)
 
@@ -49,13 +48,14 @@ class Engine:
 
     def __init__(self, db: SqlEngine, *, registry: Registry, directory: UserDirectory,
                  accounts: Accounts, notifier: Notifier | None, clock: Clock,
-                 options: OptionsProvider | None = None) -> None:
+                 producer: Producer, options: OptionsProvider | None = None) -> None:
         self.db = db
         self.registry = registry
         self.directory = directory
         self.accounts = accounts
         self.notifier = notifier
         self.clock = clock
+        self.producer = producer
         #: the option scripts: versions, validation, rules
         self.scripts = OptionScripts(self._transaction, self._connection, registry, accounts,
                                      clock)
@@ -151,7 +151,7 @@ class Engine:
         with self._connection() as conn:
             rows = entities.find(conn, where, limit=limit)
             total = len(rows) if limit is None else entities.count(conn, where)
-        return [EntityRecord(**{c: getattr(r, c) for c in _ENTITY_FIELDS}) for r in rows], total
+        return [entity_record(r) for r in rows], total
 
     def entity_states(self, kind: str, *, instance_id: int | None = None) -> dict[str, int]:
         """How many entities of `kind` (of one instance) are in each state."""
@@ -302,6 +302,7 @@ class Engine:
                 definition, row.options_version, rule, items),
             "notify": lambda notification: mail.enqueue(conn, notification, now),
             "render_mail": lambda name, **context: render_mail(definition, name, **context),
+            "producer": self.producer,
         }
 
     def _open_task(self, conn: Connection, definition: ProcessDefinition, row: Row[Any],

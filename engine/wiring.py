@@ -9,21 +9,19 @@ from __future__ import annotations
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from idmflow.storage import schema
-from idmflow.storage.accounts import SqlAccounts
-from idmflow.storage.clock import SystemClock
 from idmflow.storage.database import connect, database_url, safe_url
-from idmflow.storage.directory import SqlUserDirectory
 
 from .errors import DatabaseUnavailable, IdmflowError
 from .options import OptionsProvider
-from .ports import Accounts, Clock, Notifier, UserDirectory
+from .ports import Accounts, Clock, Notifier, Producer, UserDirectory
 from .registry import Registry
 from .runtime import Engine
 
 
 def open(url: str | None = None, *, directory: UserDirectory | None = None,
          accounts: Accounts | None = None, notifier: Notifier | None = None,
-         clock: Clock | None = None, options: OptionsProvider | None = None,
+         clock: Clock | None = None, producer: Producer | None = None,
+         options: OptionsProvider | None = None,
          registry: Registry | None = None, check_schema: bool = True) -> Engine:
     """An engine over the database at `url` (default: `IDMFLOW_DATABASE_URL`, else SQLite).
 
@@ -31,6 +29,13 @@ def open(url: str | None = None, *, directory: UserDirectory | None = None,
         DatabaseUnavailable: the database cannot be reached (the URL shown without password).
         IdmflowError: the database has no idmflow schema, or an older one; run `idmflow init`.
     """
+    # The default adapters import `engine.ports`, so they are imported here, not at the top:
+    # `import idmflow.storage.accounts` first must not find `idmflow.engine` half-loaded.
+    from idmflow.storage.accounts import SqlAccounts
+    from idmflow.storage.clock import SystemClock
+    from idmflow.storage.directory import SqlUserDirectory
+    from idmflow.storage.production import SimulatedProducer
+
     url = database_url(url)
     db = connect(url)
     if check_schema:
@@ -47,4 +52,5 @@ def open(url: str | None = None, *, directory: UserDirectory | None = None,
     return Engine(
         db, registry=registry or Registry.from_entry_points(),
         directory=directory or SqlUserDirectory(db), accounts=accounts or SqlAccounts(db),
-        notifier=notifier, clock=clock or SystemClock(), options=options)
+        notifier=notifier, clock=clock or SystemClock(),
+        producer=producer or SimulatedProducer(), options=options)

@@ -41,8 +41,10 @@ def main(ctx: click.Context, database_url: str | None, debug: bool) -> None:
     ctx.obj = State(database_url)
 
 
-from . import audit, cards, database, directory, mail, processes, scripts, tasks  # noqa: E402
+from . import (accounts, audit, cards, database, directory, mail, processes,  # noqa: E402
+               scripts, tasks)
 
-for module in (audit, cards, database, directory, mail, processes, scripts, tasks):
+for module in (accounts, audit, cards, database, directory, mail, processes, scripts,
+               tasks):
     for command in module.COMMANDS:
         main.add_command(command)

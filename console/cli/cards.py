@@ -7,13 +7,15 @@ from typing import Any
 
 import click
 
-from idmflow.engine import InputError
+from idmflow.engine import InputError, InstanceView
+from idmflow.processes.cards.issue_multiple.definition import NAME as ISSUE_MULTIPLE
 from idmflow.processes.cards.lifecycle import CARD
 from idmflow.processes.cards.request_multiple.definition import NAME as REQUEST_MULTIPLE
+from idmflow.processes.cards.request_single.definition import NAME as REQUEST_ONE
 
 from .output import emit_json, note, progress_bar, table
 from .state import State
-from .tasks import abort
+from .tasks import abort, parse_ids
 
 
 def _selection(users: str | None, users_file: Path | None, query: str | None,
@@ -64,7 +66,11 @@ def request_batch(state: State, actor: str, users: str | None, users_file: Path 
     with progress_bar("Requesting cards") as progress:
         view = engine.run(REQUEST_MULTIPLE, actor=actor, progress=progress,
                           steps=[("select", selection), ("next", {})])
-    states = engine.entity_states(CARD.name, instance_id=view.id)
+    _summary(state, view, as_json, what="batch")
+
+
+def _summary(state: State, view: InstanceView, as_json: bool, *, what: str) -> None:
+    states = state.engine.entity_states(CARD.name, instance_id=view.id)
     summary = {"instance": view.id, "process": view.process, "state": view.state,
                "cards": view.data.get("cards", 0), "card_type": view.data.get("card_type"),
                "card_states": states, "approval_needed": view.data.get("approval_needed", False),
@@ -73,7 +79,7 @@ def request_batch(state: State, actor: str, users: str | None, users_file: Path 
     if as_json:
         emit_json(summary)
         return
-    click.echo(f"batch {view.id}: {summary['cards']} {summary['card_type']} card(s) requested "
+    click.echo(f"{what} {view.id}: {summary['cards']} {summary['card_type']} card(s) requested "
                f"({', '.join(f'{n} {s}' for s, n in sorted(states.items()))})")
     if summary["approval_needed"]:
         click.echo("approval is needed: the cards wait for an approver's decision")
@@ -82,6 +88,54 @@ def request_batch(state: State, actor: str, users: str | None, users_file: Path 
     for reason, names in summary["skipped"].items():
         note(f"skipped {len(names)} ({reason.replace('_', ' ')}): {', '.join(names[:20])}"
              + (" ..." if len(names) > 20 else ""))
+
+
+@cards.command("request")
+@click.option("--as", "actor", required=True, help="An operator, or a self-service account.")
+@click.option("--user", help="Whose card (default for self-service: your own).")
+@click.option("--card-type", help="Card type (default: option CardsDefaultCardType).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def request_one(state: State, actor: str, user: str | None, card_type: str | None,
+                as_json: bool) -> None:
+    """Run "Request card" for one user end to end."""
+    engine = state.engine
+    view = engine.run(REQUEST_ONE, actor=actor, steps=[
+        ("select", {"user": user, "card_type": card_type}), ("next", {})])
+    _summary(state, view, as_json, what="request")
+
+
+@cards.command("issue-batch")
+@click.option("--as", "actor", required=True, help="The operator's console account.")
+@click.option("--cards", "ids", help="Comma-separated card ids.")
+@click.option("--state", type=click.Choice(["approved", "failed"]),
+              help="Every card in this state (failed: produce them again).")
+@click.option("--batch", type=int, help="With --state: only cards of this batch.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def issue_batch(state_: State, actor: str, ids: str | None, state: str | None,
+                batch: int | None, as_json: bool) -> None:
+    """Run "Issue multiple cards" end to end: produce the chosen cards."""
+    if (ids is None) == (state is None):
+        raise InputError("choose the cards one way: --cards 1,2,3, or --state approved "
+                         "[--batch N]")
+    selection: dict[str, Any] = ({"cards": parse_ids(ids)} if ids is not None
+                                 else {"state": state, "batch": batch})
+    engine = state_.engine
+    with progress_bar("Issuing cards") as progress:
+        view = engine.run(ISSUE_MULTIPLE, actor=actor, progress=progress,
+                          steps=[("select", selection), ("next", {})])
+    doc = {"instance": view.id, "process": view.process, "state": view.state,
+           "cards": view.data.get("cards", 0), "issued": view.data.get("issued", 0),
+           "activated": view.data.get("activated", 0), "failed": view.data.get("failed", 0),
+           "failed_cards": view.data.get("failed_cards", [])}
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"batch {view.id}: {doc['issued']} of {doc['cards']} card(s) issued"
+               + (f" and {doc['activated']} activated" if doc["activated"] else "")
+               + (f"; {doc['failed']} failed (produce them again with --state failed)"
+                  if doc["failed"] else ""))
 
 
 @cards.command("list")

@@ -32,6 +32,11 @@ CardsAllowSelfApproval = False
 CardsApprovalFreeTypes = []
 
 
+# Activate cards as soon as "Issue multiple cards" has produced them, so they end `active`
+# instead of `issued`. True or False; default False.
+CardsActivateOnIssue = False
+
+
 # Rule: does this card need an approver's decision? Called once per card of a batch when
 # the approval step is on, with the card as a dict: {"user": ..., "type": ...,
 # "org_unit": ...}. Return True (wait for an approver) or False (approved at once).

@@ -21,6 +21,7 @@ DEFAULT_CARD_TYPE = "CardsDefaultCardType"
 BATCH_MAX_USERS = "CardsBatchMaxUsers"
 SELF_APPROVAL = "CardsAllowSelfApproval"
 APPROVAL_FREE_TYPES = "CardsApprovalFreeTypes"
+ACTIVATE_ON_ISSUE = "CardsActivateOnIssue"
 NEEDS_APPROVAL = "CardNeedsApproval"
 
 CARD_OPTIONS = (
@@ -39,6 +40,8 @@ CARD_OPTIONS = (
                doc="Whether the account that requested cards may approve them itself."),
     OptionSpec(APPROVAL_FREE_TYPES, list, default=[],
                doc="Card types that never need approval."),
+    OptionSpec(ACTIVATE_ON_ISSUE, bool, default=False,
+               doc="Activate cards as soon as they are issued (they end active)."),
 )
 
 

@@ -94,8 +94,9 @@ def test_skip_ineligible_reports_the_left_out(cli) -> None:  # type: ignore[no-u
 
 def test_generic_process_commands(cli) -> None:  # type: ignore[no-untyped-def]
     listed = json.loads(cli("processes", "list", "--json").stdout)
-    assert listed["total"] == 1
-    assert listed["processes"][0]["name"] == "CardsBoProcRequestMulitple"
+    names = [p["name"] for p in listed["processes"]]
+    assert {"CardsBoProcRequestMulitple", "CardsBoProcIssueMultiple", "CardsProcRequest"} <= set(
+        names) and listed["total"] == len(names)
     diagram = cli("processes", "show", "CardsBoProcRequestMulitple", "--diagram").stdout
     assert "stateDiagram-v2" in diagram and "confirm --> done: next" in diagram
     started = json.loads(cli("process", "start", "CardsBoProcRequestMulitple", "--as",
