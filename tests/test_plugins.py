@@ -46,8 +46,9 @@ DUPLICATE = ProcessDefinition(name="CardsBoProcRequestMulitple", title="x",
 
 
 def _pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args],
-                   check=True, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q",
+                             *args], capture_output=True, text=True)
+    assert result.returncode == 0, f"pip {' '.join(args)} failed:\n{result.stderr[-3000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (broken / "pyproject.toml").write_text(BROKEN_PYPROJECT)
     (broken / "idmflow_broken_plugins" / "__init__.py").write_text(BROKEN_CODE)
     try:
-        _pip("install", "--no-deps", "--no-build-isolation", str(example), str(broken))
+        _pip("install", "--no-deps", str(example), str(broken))
         yield example
     finally:
         _pip("uninstall", "-y", "idmflow-example-unlock", "idmflow-broken-plugins")
