@@ -37,7 +37,8 @@ def enqueue(conn: Connection, notification: Notification, now: dt.datetime) -> s
 
 def backoff(attempts: int) -> dt.timedelta:
     """How long to wait after the `attempts`-th failure: 30 s, 1 min, 2 min, ... at most 1 h."""
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LAST_RETRY)
+    delay: dt.timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    return min(delay, LAST_RETRY)
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from .models import outbox as t
 
@@ -47,7 +48,7 @@ def mark_retry(conn: Connection, mail_id: int, *, error: str, next_attempt_at: d
 def find_mail(conn: Connection, *, status: str | None = None, limit: int | None = None,
               mail_id: int | None = None) -> tuple[list[Row[Any]], int]:
     """Mails, newest first, and how many match in all."""
-    where = []
+    where: list[ColumnElement[bool]] = []
     if status is not None:
         where.append(t.c.status == status)
     if mail_id is not None:

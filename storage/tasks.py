@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from .models import tasks as t
 
@@ -37,7 +38,7 @@ def find_tasks(conn: Connection, *, roles: Sequence[str] | None = None,
                instance_id: int | None = None, limit: int | None = None
                ) -> tuple[list[Row[Any]], int]:
     """Matching tasks, oldest first, and how many match in all."""
-    where = []
+    where: list[ColumnElement[bool]] = []
     if roles is not None:
         where.append(t.c.role.in_(list(roles)))
     if statuses is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,7 +32,7 @@ def scripts() -> None:
 def list_scripts(state: State, as_json: bool) -> None:
     """Every option script with its active version."""
     store = state.engine.scripts
-    items = []
+    items: list[dict[str, Any]] = []
     for name in store.names():
         history = store.history(name)
         last = history[-1] if history else None

@@ -10,6 +10,7 @@ the process's approval option is on and the script's rule says the card needs it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from idmflow.engine import InputError, StepContext
@@ -45,10 +46,9 @@ def create_cards(ctx: StepContext, *, approval_option: str, what: str) -> None:
     created = 0
     for dest, group in (("requested", waiting), ("approved", approved_now)):
         if group:
-            offset = created
             created += ctx.entities.create(
                 CARD, [(name, card_type) for name in group], trigger="request", dest=dest,
-                progress=lambda done, offset=offset: ctx.progress(offset + done, total))
+                progress=_shifted(ctx, created, total))
     for reason, users in skipped.items():
         ctx.data["skipped"].setdefault(reason, []).extend(users)
     ctx.data.pop("selection", None)  # the cards are the record from here on
@@ -59,6 +59,11 @@ def create_cards(ctx: StepContext, *, approval_option: str, what: str) -> None:
                                          what=what)
     elif approval:
         ctx.then("complete")  # no card needs a decision: done at once
+
+
+def _shifted(ctx: StepContext, offset: int, total: int) -> Callable[[int], None]:
+    """Progress of one group of cards, as progress of the whole batch."""
+    return lambda done: ctx.progress(offset + done, total)
 
 
 def chosen_card_type(ctx: StepContext) -> str:
