@@ -16,10 +16,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from idmflow.engine.ports import DirectoryUser, UserQuery
 
+from .lists import chunk_size, one_of
 from .models import users
 
 _TOP = "\U0010ffff"  # sorts after every character, bytewise in UTF-8 too
-_CHUNK = 5000  # names per IN (...) list: below every driver's parameter limit
+_PAGE = 5000  # usernames per keyset page when streaming every match
 
 
 def prefix(column: Any, text: str) -> ColumnElement[bool]:
@@ -58,10 +59,12 @@ class SqlUserDirectory:
     def get_many(self, usernames: Sequence[str]) -> dict[str, DirectoryUser]:
         found: dict[str, DirectoryUser] = {}
         names = list(usernames)
+        size = chunk_size(self._engine)
         with self._engine.connect() as conn:
-            for start in range(0, len(names), _CHUNK):
-                chunk = names[start:start + _CHUNK]
-                for row in conn.execute(select(*_COLUMNS).where(users.c.username.in_(chunk))):
+            for start in range(0, len(names), size):
+                chunk = names[start:start + size]
+                for row in conn.execute(select(*_COLUMNS).where(
+                        one_of(conn, users.c.username, chunk))):
                     found[row.username] = _user(row)
         return found
 
@@ -83,12 +86,12 @@ class SqlUserDirectory:
         after = query.after
         while True:
             stmt = (select(users.c.username).where(*user_filter(query))
-                    .order_by(users.c.username).limit(_CHUNK))
+                    .order_by(users.c.username).limit(_PAGE))
             if after is not None:
                 stmt = stmt.where(users.c.username > after)
             with self._engine.connect() as conn:
                 names = list(conn.execute(stmt).scalars())
             yield from names
-            if len(names) < _CHUNK:
+            if len(names) < _PAGE:
                 return
             after = names[-1]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from .lists import chunk_size, one_of
 from .models import entities as t
 
 CHUNK = 10_000
@@ -61,11 +62,12 @@ def subjects_holding(conn: Connection, *, kind: str, type: str, states: Sequence
     """Which of `subjects` hold an entity of `kind` and `type` in one of `states`."""
     found: set[str] = set()
     names = list(subjects)
-    for start in range(0, len(names), 5000):
+    size = chunk_size(conn)
+    for start in range(0, len(names), size):
         found.update(conn.execute(
             select(t.c.subject).distinct().where(
-                t.c.kind == kind, t.c.subject.in_(names[start:start + 5000]), t.c.type == type,
-                t.c.state.in_(states))).scalars())
+                t.c.kind == kind, one_of(conn, t.c.subject, names[start:start + size]),
+                t.c.type == type, t.c.state.in_(states))).scalars())
     return found
 
 
