@@ -69,7 +69,8 @@ class SeededAccount:
     password: str | None  # None: the account existed already, its password is unchanged
 
 
-def seed_accounts(engine: Engine, now: dt.datetime) -> list[SeededAccount]:
+def seed_accounts(engine: Engine, now: dt.datetime, *, hash_method: str | None = None
+                  ) -> list[SeededAccount]:
     """Create the demo accounts that are missing, each with a fresh random password."""
     result = []
     with write_transaction(engine) as conn:
@@ -80,6 +81,6 @@ def seed_accounts(engine: Engine, now: dt.datetime) -> list[SeededAccount]:
                 continue
             password = secrets.token_urlsafe(12)
             create_account(conn, username, email=f"{username}@example.org", password=password,
-                           roles=roles, now=now)
+                           roles=roles, now=now, hash_method=hash_method)
             result.append(SeededAccount(username, roles, password))
     return result

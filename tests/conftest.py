@@ -66,6 +66,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield url
 
 
+#: werkzeug's scrypt costs ~0.15 s per account; the tests' accounts use cheap PBKDF2
+FAST_HASH = "pbkdf2:sha256:1000"
+
+
 class FixedClock:
     """A clock tests can read and move."""
 
@@ -81,7 +85,7 @@ def demo_url(db_url: str) -> str:
     """`db_url` with 300 demo users and the demo accounts."""
     db = connect(db_url)
     seed_users(db, 300)
-    seed_accounts(db, dt.datetime.now(dt.timezone.utc))
+    seed_accounts(db, dt.datetime.now(dt.timezone.utc), hash_method=FAST_HASH)
     db.dispose()
     return db_url
 

@@ -14,6 +14,7 @@ from idmflow.processes.cards.request_multiple.definition import NAME
 from idmflow.storage.accounts import create_account
 from idmflow.storage.demo import demo_user
 
+FAST_HASH = "pbkdf2:sha256:1000"  # the tests' accounts skip scrypt's cost
 ACTIVE = [demo_user(i)["username"] for i in range(1, 301) if demo_user(i)["state"] == "active"]
 
 
@@ -134,7 +135,8 @@ def test_a_decided_task_and_decided_cards_are_refused(approving: idm.Engine) -> 
 def _dual_account(engine: idm.Engine) -> None:
     with engine.db.begin() as conn:
         create_account(conn, "boss", email="boss@example.org", password="pw",
-                       roles=("operator", "approver"), now=dt.datetime.now(dt.timezone.utc))
+                       hash_method=FAST_HASH, roles=("operator", "approver"),
+                       now=dt.datetime.now(dt.timezone.utc))
 
 
 def test_nobody_decides_their_own_request_unless_the_option_allows(engine: idm.Engine) -> None:
@@ -155,7 +157,8 @@ def test_nobody_decides_their_own_request_unless_the_option_allows(engine: idm.E
 def test_two_approvers_race_and_exactly_one_wins(approving: idm.Engine, demo_url: str) -> None:
     with approving.db.begin() as conn:
         create_account(conn, "approver2", email="a2@example.org", password="pw",
-                       roles=("approver",), now=dt.datetime.now(dt.timezone.utc))
+                       hash_method=FAST_HASH, roles=("approver",),
+                       now=dt.datetime.now(dt.timezone.utc))
     task = _batch(approving, ACTIVE[:200])
     barrier = threading.Barrier(2)
     outcomes: dict[str, object] = {}

@@ -16,6 +16,7 @@ from idmflow.processes.cards.request_single.definition import NAME as SINGLE
 from idmflow.storage.accounts import create_account
 from idmflow.storage.demo import demo_user
 
+FAST_HASH = "pbkdf2:sha256:1000"  # the tests' accounts skip scrypt's cost
 ACTIVE = [demo_user(i)["username"] for i in range(1, 301) if demo_user(i)["state"] == "active"]
 INACTIVE = [demo_user(i)["username"] for i in range(1, 301) if demo_user(i)["state"] != "active"]
 
@@ -102,7 +103,8 @@ def test_issuing_a_card_not_approved_is_refused(engine: idm.Engine, counts) -> N
 def test_single_request_by_operator_and_self_service(engine: idm.Engine) -> None:
     with engine.db.begin() as conn:
         create_account(conn, ACTIVE[0], email="me@example.org", password="pw",
-                       roles=("self-service",), now=dt.datetime.now(dt.timezone.utc))
+                       hash_method=FAST_HASH, roles=("self-service",),
+                       now=dt.datetime.now(dt.timezone.utc))
     mine = engine.run(SINGLE, actor=ACTIVE[0], steps=[("select", {}), ("next", {})])
     assert mine.state == "approval"  # CardsRequestApproval defaults to True
     (task,), _ = engine.tasks(instance_id=mine.id)
@@ -125,7 +127,8 @@ def test_single_request_refusals(engine: idm.Engine, counts, actor: str, user: s
                                  error: type[Exception], message: str) -> None:
     with engine.db.begin() as conn:
         create_account(conn, ACTIVE[0], email="me@example.org", password="pw",
-                       roles=("self-service",), now=dt.datetime.now(dt.timezone.utc))
+                       hash_method=FAST_HASH, roles=("self-service",),
+                       now=dt.datetime.now(dt.timezone.utc))
     names = {"self": ACTIVE[0], "other": ACTIVE[1], "inactive": INACTIVE[0], "nobody": "nobody"}
     before = counts()
     with pytest.raises(error, match=message):
