@@ -42,9 +42,9 @@ def main(ctx: click.Context, database_url: str | None, debug: bool) -> None:
 
 
 from . import (accounts, audit, cards, database, directory, mail, processes,  # noqa: E402
-               scripts, tasks)
+               scripts, serve, tasks)
 
-for module in (accounts, audit, cards, database, directory, mail, processes, scripts,
+for module in (accounts, audit, cards, database, directory, mail, processes, scripts, serve,
                tasks):
     for command in module.COMMANDS:
         main.add_command(command)

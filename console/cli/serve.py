@@ -1,0 +1,86 @@
+"""`idmflow serve`: the web console, served by waitress (never Flask's debug server).
+
+With `--demo` it first does what `idmflow init` and `idmflow demo` do, so one command takes
+a newcomer from an empty folder to a console to log in to: it prints the accounts it
+created (`operator / PASSWORD`) and the URL before it starts serving. While it serves, it
+also delivers the mail outbox in the background (`--mail-interval`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+from click.core import ParameterSource
+
+from idmflow.console.web import create_app
+from idmflow.console.web.mail_delivery import MailDelivery
+from idmflow.console.web.secret_key import ENV_VAR, key_file
+from idmflow.storage.smtp import safe_smtp_url, smtp_url
+
+from . import database
+from .state import State
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, type=click.IntRange(0, 65535), show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--demo", is_flag=True,
+              help="First create or upgrade the schema and seed the demo users and accounts, "
+                   "as `idmflow init` and `idmflow demo` do; new accounts' passwords are "
+                   "printed.")
+@click.option("--users", "n", type=int, default=1000, show_default=True,
+              help="With --demo: how many demo directory users.")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Requests served at once.")
+@click.option("--mail-interval", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Seconds between deliveries of the mail outbox over IDMFLOW_SMTP_URL "
+                   "(0: do not deliver; `idmflow mail send` does it then).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads: int,
+          mail_interval: float) -> None:
+    """Serve the web console until Ctrl+C.
+
+    Sessions are signed with IDMFLOW_SECRET_KEY, else with a key kept next to the SQLite
+    database (`<database>.secret-key`), so logins survive a restart.
+    """
+    if not demo and ctx.get_parameter_source("n") is ParameterSource.COMMANDLINE:
+        raise click.UsageError("--users seeds demo users and needs --demo")
+    state: State = ctx.obj
+    if demo:
+        ctx.invoke(database.demo, n=n)
+    app = create_app(state.engine)
+    if not os.environ.get(ENV_VAR):
+        where = key_file(state.engine.db.url.render_as_string()).resolve()
+        click.echo(f"sessions: signed with the key in {where} (set {ENV_VAR} to share one "
+                   "key between servers)")
+    import waitress  # type: ignore[import-untyped]  # here: `idmflow --help` stays quick
+
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads,
+                                        ident="idmflow")
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                                   "choose another with --port or --host") from None
+    mail = None
+    if mail_interval > 0:
+        mail = MailDelivery(state.engine, interval=mail_interval,
+                            report=lambda line: click.echo(line, err=True))
+        click.echo(f"mail: the outbox is delivered every {mail_interval:g} s via "
+                   f"{safe_smtp_url(smtp_url())}")
+        mail.start()
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"idmflow console: http://{shown}:{server.effective_port}/ (Ctrl+C stops it)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.close()
+        if mail is not None:
+            mail.stop()
+
+
+COMMANDS = [serve]

@@ -1,0 +1,71 @@
+"""An option script's history: every version, the diff between two, and Restore.
+
+Restore never rewrites history: the old source is saved again as the newest version, with
+its own author, time and comment, so the log shows who brought it back.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .access import account_or_403
+from .admin import admin
+from .extension import engine
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLine:
+    """One line of a unified diff and how to show it (added, removed, hunk or context)."""
+
+    text: str
+    kind: str
+
+
+def diff_lines(old: str, new: str, old_label: str, new_label: str) -> list[DiffLine]:
+    """The unified diff of two sources, line by line, with a kind for each line."""
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), old_label, new_label,
+                                 lineterm="")
+    kinds = {"+": "added", "-": "removed", "@": "hunk"}
+    return [DiffLine(line, "file" if line.startswith(("---", "+++")) else
+                     kinds.get(line[:1], "context")) for line in lines]
+
+
+@admin.get("/scripts/<name>/history")
+def script_history(name: str) -> str:
+    """Every version of `name`, newest first."""
+    versions = list(reversed(engine().scripts.history(name)))
+    return render_template("idmflow/admin/script_history.html", name=name, versions=versions)
+
+
+@admin.get("/scripts/<name>/diff")
+def script_diff(name: str) -> str:
+    """The changes from version `from` to version `to` (default: `to`'s predecessor)."""
+    history = engine().scripts.history(name)
+    if not history:
+        abort(404, description=f"Option script {name} has no saved version yet.")
+    numbers = [v.version for v in history]
+    new = request.args.get("to", numbers[-1], type=int)
+    earlier = [n for n in numbers if n < new]
+    old = request.args.get("from", earlier[-1] if earlier else new, type=int)
+    if old not in numbers or new not in numbers:
+        abort(404, description=f"Option script {name} has versions "
+                               f"{', '.join(map(str, numbers))}.")
+    store = engine().scripts
+    old_source = store.show(name, old).source or ""
+    new_source = store.show(name, new).source or ""
+    return render_template("idmflow/admin/script_diff.html", name=name, old=old, new=new,
+                           numbers=numbers,
+                           lines=diff_lines(old_source, new_source, f"{name} version {old}",
+                                            f"{name} version {new}"))
+
+
+@admin.post("/scripts/<name>/restore/<int:version>")
+def script_restore(name: str, version: int) -> Response:
+    """Make `version` active again, as a new version."""
+    saved = engine().scripts.restore(name, version, author=account_or_403().username)
+    flash(f"Restored version {version} of {name} as version {saved.version}; it is active now.")
+    return redirect(url_for("admin.script_history", name=name))

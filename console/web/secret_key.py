@@ -1,0 +1,64 @@
+"""The key that signs session cookies: given, from the environment, or kept in a file.
+
+Sessions must survive a restart, so a generated key is stored, not kept in memory:
+
+1. `IDMFLOW_SECRET_KEY`, when set, wins (use it when several console processes or machines
+   serve one database: they must share the key).
+2. With a SQLite file database: `<database file>.secret-key` next to it, created with mode
+   0600 on first use. Whoever can read the database can read the key, and nobody else.
+3. Otherwise (PostgreSQL): `idmflow.secret-key` in the current folder, created likewise.
+
+The database itself was not used: the key would then be readable by everyone who may query
+the tables, and it would need a table of its own in the schema.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+ENV_VAR = "IDMFLOW_SECRET_KEY"
+FILE_SUFFIX = ".secret-key"
+FALLBACK_FILE = "idmflow.secret-key"
+
+
+def key_file(url: str) -> Path:
+    """Where the generated key of the database at `url` is kept."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        database = Path(str(parsed.database))
+        return database.with_name(database.name + FILE_SUFFIX)
+    return Path(FALLBACK_FILE)
+
+
+def read_or_create(path: Path) -> str:
+    """The key stored at `path`; a new random one, written with mode 0600, when none is."""
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process is creating it: use theirs once written
+        for _ in range(50):
+            key = path.read_text(encoding="ascii").strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} exists but is empty; delete it and start again") from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key + "\n")
+    return key
+
+
+def secret_key(url: str) -> str:
+    """The session key for a console over the database at `url` (see the module's order)."""
+    return os.environ.get(ENV_VAR) or read_or_create(key_file(url))
