@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 import idmflow.engine as idm
 
 from . import errors, navigation
-from . import script_editor, script_history  # noqa: F401  (their routes join `admin`)
+from . import outbox, script_editor, script_history  # noqa: F401  (their routes join `admin`)
 from .access import load_account
 from .admin import admin
 from .approvals import approvals

@@ -30,6 +30,7 @@ MENU = (
     Entry("Approvals", "approvals.open_requests", ("approver",), "approvals."),
     Entry("Option scripts", "admin.scripts", ("admin",), "admin.script"),
     Entry("Processes", "admin.processes", ("admin",), "admin.processes"),
+    Entry("Outbox", "admin.outbox", ("admin",), "admin.outbox"),
 )
 
 
