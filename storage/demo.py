@@ -59,7 +59,11 @@ def seed_users(engine: Engine, n: int, *, progress: Callable[[int], None] | None
             if progress:
                 progress(done)
         # executemany's rowcount is not reliable across drivers; counting is.
-        return int(conn.execute(select(func.count()).select_from(users)).scalar_one() - before)
+        added = int(conn.execute(select(func.count()).select_from(users)).scalar_one() - before)
+        # Fresh statistics, or the planner picks the state index for a name search over a
+        # million users (2.6 s instead of 11 ms on SQLite).
+        conn.exec_driver_sql("ANALYZE users" if conn.dialect.name == "postgresql" else "ANALYZE")
+    return added
 
 
 @dataclass(frozen=True, slots=True)
