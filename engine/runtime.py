@@ -144,13 +144,18 @@ class Engine:
 
     def entities(self, kind: str, *, state: str | None = None, instance_id: int | None = None,
                  subject: str | None = None, ids: Sequence[int] | None = None,
-                 limit: int | None = None) -> tuple[list[EntityRecord], int]:
-        """Entities of `kind` matching every filter, oldest first, and how many match in all."""
+                 limit: int | None = None, offset: int = 0
+                 ) -> tuple[list[EntityRecord], int]:
+        """Entities of `kind` matching every filter, oldest first, and how many match in all.
+
+        `offset` and `limit` give one page; the database skips the rows before it.
+        """
         where = entities.filters(kind=kind, state=state, instance_id=instance_id,
                                  subject=subject, ids=ids)
         with self._connection() as conn:
-            rows = entities.find(conn, where, limit=limit)
-            total = len(rows) if limit is None else entities.count(conn, where)
+            rows = entities.find(conn, where, limit=limit, offset=offset)
+            total = (len(rows) if limit is None and not offset
+                     else entities.count(conn, where))
         return [entity_record(r) for r in rows], total
 
     def entity_states(self, kind: str, *, instance_id: int | None = None) -> dict[str, int]:

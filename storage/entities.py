@@ -88,11 +88,13 @@ def filters(*, kind: str, state: str | None = None, instance_id: int | None = No
 
 
 def find(conn: Connection, where: Sequence[ColumnElement[bool]], *,
-         limit: int | None = None) -> list[Row[Any]]:
-    """Matching entities in creation order."""
+         limit: int | None = None, offset: int = 0) -> list[Row[Any]]:
+    """Matching entities in creation order (a page of them with `offset` and `limit`)."""
     stmt = select(t).where(*where).order_by(t.c.id)
     if limit is not None:
         stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
     return list(conn.execute(stmt))
 
 

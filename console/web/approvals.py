@@ -63,8 +63,7 @@ def may_decide(task: TaskView, account: Account) -> str | None:
 def task_cards(task: TaskView, number: int) -> TaskCards:
     number = max(1, number)
     cards, total = engine().entities(CARD, instance_id=task.instance_id,
-                                     limit=number * CARDS_PER_PAGE)
-    cards = cards[(number - 1) * CARDS_PER_PAGE:]
+                                     limit=CARDS_PER_PAGE, offset=(number - 1) * CARDS_PER_PAGE)
     users = engine().directory.get_many([c.subject for c in cards])
     return TaskCards(cards, users, total, number,
                      engine().entity_states(CARD, instance_id=task.instance_id))

@@ -67,8 +67,9 @@ class CardPage:
 
 def search(filters: CardFilters, number: int) -> CardPage:
     cards, total = engine().entities(CARD, state=filters.state, instance_id=filters.batch,
-                                     subject=filters.user or None, limit=number * PAGE_SIZE)
-    return CardPage(filters, cards[(number - 1) * PAGE_SIZE:], total, number)
+                                     subject=filters.user or None, limit=PAGE_SIZE,
+                                     offset=(number - 1) * PAGE_SIZE)
+    return CardPage(filters, cards, total, number)
 
 
 def parse_ids(raw: str | None) -> list[int]:

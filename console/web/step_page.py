@@ -49,9 +49,9 @@ class CardPage:
 def card_page(instance_id: int, number: int) -> CardPage:
     """Page `number` of the instance's cards, oldest first."""
     number = max(1, number)
-    cards, total = engine().entities(CARD, instance_id=instance_id,
-                                     limit=number * CARDS_PER_PAGE)
-    return CardPage(cards[(number - 1) * CARDS_PER_PAGE:], total, number,
+    cards, total = engine().entities(CARD, instance_id=instance_id, limit=CARDS_PER_PAGE,
+                                     offset=(number - 1) * CARDS_PER_PAGE)
+    return CardPage(cards, total, number,
                     engine().entity_states(CARD, instance_id=instance_id))
 
 
