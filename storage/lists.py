@@ -25,7 +25,10 @@ def chunk_size(bind: Connection | Engine) -> int:
 def one_of(bind: Connection | Engine, column: Any, values: Sequence[Any]
            ) -> ColumnElement[bool]:
     """`column` is one of `values`, in the form the database answers fastest."""
+    clause: ColumnElement[bool]
     if bind.dialect.name == "postgresql":
         element = BigInteger() if values and isinstance(values[0], int) else String()
-        return column == any_(bindparam(None, list(values), type_=ARRAY(element)))
-    return column.in_(list(values))
+        clause = column == any_(bindparam(None, list(values), type_=ARRAY(element)))
+    else:
+        clause = column.in_(list(values))
+    return clause

@@ -7,17 +7,18 @@ can only fail, and they carry the task's version so a double click decides once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from idmflow.engine import (Account, Conflict, DirectoryUser, EntityRecord, InputError,
+from idmflow.engine import (Account, Conflict, DirectoryUser, InputError,
                             NotAllowed, TaskView)
 
 from .access import account_or_403, require_role
 from .extension import engine
 from .runs import problems_of
+from .step_page import CARDS_PER_PAGE, CardPage
 
 approvals = Blueprint("approvals", __name__, url_prefix="/approvals",
                       template_folder="templates")
@@ -25,25 +26,16 @@ approvals.before_request(require_role("approver"))
 
 CARD = "card"
 TASKS_PER_PAGE = 50
-CARDS_PER_PAGE = 100
 OPEN = ("open", "postponed")
 DECISIONS = ("approve", "reject", "postpone")
 _DONE = {"approve": "Approved", "reject": "Rejected"}
 
 
 @dataclass(frozen=True, slots=True)
-class TaskCards:
+class TaskCards(CardPage):
     """One page of a task's cards, with the directory facts an approver judges by."""
 
-    cards: list[EntityRecord]
-    users: dict[str, DirectoryUser]
-    total: int
-    number: int
-    states: dict[str, int]
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // CARDS_PER_PAGE))
+    users: dict[str, DirectoryUser] = field(default_factory=dict)
 
 
 def may_decide(task: TaskView, account: Account) -> str | None:
@@ -65,8 +57,8 @@ def task_cards(task: TaskView, number: int) -> TaskCards:
     cards, total = engine().entities(CARD, instance_id=task.instance_id,
                                      limit=CARDS_PER_PAGE, offset=(number - 1) * CARDS_PER_PAGE)
     users = engine().directory.get_many([c.subject for c in cards])
-    return TaskCards(cards, users, total, number,
-                     engine().entity_states(CARD, instance_id=task.instance_id))
+    return TaskCards(cards, total, number,
+                     engine().entity_states(CARD, instance_id=task.instance_id), users)
 
 
 @approvals.get("/")
