@@ -6,7 +6,8 @@ connects or reads the environment until `open()` is called.
 
 from __future__ import annotations
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
 from idmflow.storage import schema
 from idmflow.storage.database import connect, database_url, safe_url
@@ -16,6 +17,22 @@ from .options import OptionsProvider
 from .ports import Accounts, Clock, Notifier, Producer, UserDirectory
 from .registry import Registry
 from .runtime import Engine
+
+
+def connect_database(url: str | None = None) -> SqlEngine:
+    """A SQLAlchemy engine for `url`, or an `IdmflowError` saying what is wrong with the URL.
+
+    Nothing is connected yet: an unreachable server shows at first use.
+    """
+    url = database_url(url)
+    try:
+        return connect(url)
+    except ArgumentError as exc:
+        raise IdmflowError(f"{safe_url(url)!r} is not a database URL ({exc}); use e.g. "
+                           "sqlite:///idmflow.db or postgresql+psycopg://user@host/db") from exc
+    except (NoSuchModuleError, ImportError) as exc:
+        raise IdmflowError(f"idmflow cannot use the database {safe_url(url)}: {exc}. It runs on "
+                           "SQLite and on PostgreSQL (pip install 'idmflow[postgres]')") from exc
 
 
 def open(url: str | None = None, *, directory: UserDirectory | None = None,
@@ -37,7 +54,7 @@ def open(url: str | None = None, *, directory: UserDirectory | None = None,
     from idmflow.storage.production import SimulatedProducer
 
     url = database_url(url)
-    db = connect(url)
+    db = connect_database(url)
     if check_schema:
         try:
             at = schema.current(db)

@@ -8,7 +8,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from idmflow.engine import DatabaseUnavailable, InputError
 from idmflow.storage import schema
 from idmflow.storage.clock import SystemClock
-from idmflow.storage.database import connect, database_url, safe_url
+from idmflow.engine.wiring import connect_database
+from idmflow.storage.database import database_url, safe_url
 from idmflow.storage.demo import seed_accounts, seed_users
 
 from .state import State
@@ -17,7 +18,7 @@ from .output import progress_bar
 
 def _upgrade(url: str | None) -> None:
     url = database_url(url)
-    db = connect(url)
+    db = connect_database(url)
     try:
         before, after = schema.upgrade(db)
     except (OperationalError, InterfaceError) as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from click.testing import CliRunner
 
 from idmflow.console.cli import main
@@ -130,3 +132,16 @@ def test_database_without_schema_says_run_init(tmp_path) -> None:  # type: ignor
 def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("cards", "list", "--limit", "-1").exit_code == 2
     assert cli("cards", "request-batch").exit_code == 2
+
+
+@pytest.mark.parametrize("url, message", [
+    ("notaurl", "'notaurl' is not a database URL"),
+    ("mysql://x@localhost/db", "It runs on SQLite and on PostgreSQL"),
+    ("sqlite:////no/such/folder/x.db", "cannot reach the database sqlite:////no/such/folder"),
+])
+@pytest.mark.parametrize("command", [("init",), ("cards", "list")])
+def test_bad_database_urls_are_one_clear_line(url: str, message: str,
+                                              command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, ["--database-url", url, *command])
+    assert result.exit_code == 1 and message in result.stderr
+    assert "Traceback" not in result.output
