@@ -12,35 +12,35 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine as SqlEngine, Row
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import Connection, Row
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import IntegrityError
 
-from idmflow.storage import audit, entities, instances, outbox
+from idmflow.storage import audit, instances
 from idmflow.storage import tasks as task_rows
-from idmflow.storage.database import safe_url, write_transaction
+from idmflow.storage.database import write_transaction
 
+from . import mail
+from . import tasks as task_ops
 from .bulk import EntityOps
 from .compiler import CompiledProcess, compile_process
 from .context import StepContext
 from .definitions import ProcessDefinition, Transition
-from .errors import Conflict, DatabaseUnavailable, DefinitionError, NotAllowed, NotFound
+from .errors import Conflict, DefinitionError, NotAllowed, NotFound
 from .instances import InstanceView
 from .options import OptionsProvider
 from .ports import Account, Accounts, Clock, Notifier, Producer, UserDirectory
-from . import tasks as task_ops
-from .records import AuditRecord, EntityRecord, MailRecord, TaskView, entity_record
-from .tasks import OPEN_STATUSES
-from . import mail
+from .reads import EngineReads
+from .records import TaskView
 from .registry import Registry
 from .scripts import OptionScripts
+from .tasks import OPEN_STATUSES
 from .views import render_mail
 
 Progress = Callable[[int, int], None]
-_AUDIT_FIELDS = tuple(AuditRecord.__dataclass_fields__)
-_MAIL_FIELDS = tuple(MailRecord.__dataclass_fields__)
 
 
-class Engine:
+class Engine(EngineReads):
     """The engine a host embeds: processes, instances and the ports they use.
 
     Build it with `idmflow.engine.open()`, which wires the defaults from `storage/`.
@@ -142,37 +142,6 @@ class Engine:
             row = self._load(conn, instance_id)
         return self._view(row, compile_process(self.definition(row.process), row.options))
 
-    def entities(self, kind: str, *, state: str | None = None, instance_id: int | None = None,
-                 subject: str | None = None, ids: Sequence[int] | None = None,
-                 limit: int | None = None, offset: int = 0
-                 ) -> tuple[list[EntityRecord], int]:
-        """Entities of `kind` matching every filter, oldest first, and how many match in all.
-
-        `offset` and `limit` give one page; the database skips the rows before it.
-        """
-        where = entities.filters(kind=kind, state=state, instance_id=instance_id,
-                                 subject=subject, ids=ids)
-        with self._connection() as conn:
-            rows = entities.find(conn, where, limit=limit, offset=offset)
-            total = (len(rows) if limit is None and not offset
-                     else entities.count(conn, where))
-        return [entity_record(r) for r in rows], total
-
-    def entity_states(self, kind: str, *, instance_id: int | None = None) -> dict[str, int]:
-        """How many entities of `kind` (of one instance) are in each state."""
-        with self._connection() as conn:
-            return entities.count_by_state(conn, entities.filters(kind=kind,
-                                                                  instance_id=instance_id))
-
-    def history(self, *, subject_kind: str | None = None, subject_id: int | None = None,
-                instance_id: int | None = None, actor: str | None = None,
-                limit: int | None = None) -> list[AuditRecord]:
-        """Audit events matching every given filter, in the order they happened."""
-        with self._connection() as conn:
-            rows = audit.history(conn, subject_kind=subject_kind, subject_id=subject_id,
-                                 instance_id=instance_id, actor=actor, limit=limit)
-        return [AuditRecord(**{c: getattr(r, c) for c in _AUDIT_FIELDS}) for r in rows]
-
     def tasks(self, *, actor: str | None = None, statuses: Sequence[str] | None = OPEN_STATUSES,
               text: str | None = None, instance_id: int | None = None,
               limit: int | None = None) -> tuple[list[TaskView], int]:
@@ -197,13 +166,6 @@ class Engine:
         """
         return task_ops.decide(self, task_id, actor=actor, decision=decision, items=items,
                                reason=reason)
-
-    def outbox(self, *, status: str | None = None, limit: int | None = None,
-               mail_id: int | None = None) -> tuple[list[MailRecord], int]:
-        """Mails of the outbox, newest first, and how many match in all."""
-        with self._connection() as conn:
-            rows, total = outbox.find_mail(conn, status=status, limit=limit, mail_id=mail_id)
-        return [MailRecord(**{f: getattr(r, f) for f in _MAIL_FIELDS}) for r in rows], total
 
     def deliver_mail(self, *, limit: int = 100) -> mail.Delivery:
         """Deliver the mail that is due, once, through the notifier (SMTP by default)."""
@@ -331,21 +293,6 @@ class Engine:
         with self._db_errors():
             with write_transaction(self.db) as conn:
                 yield conn
-
-    @contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        with self._db_errors():
-            with self.db.connect() as conn:
-                yield conn
-
-    @contextmanager
-    def _db_errors(self) -> Iterator[None]:
-        try:
-            yield
-        except (OperationalError, InterfaceError) as exc:
-            if exc.connection_invalidated or "connect" in str(exc.orig).lower():
-                raise DatabaseUnavailable(safe_url(str(self.db.url)), str(exc.orig)) from exc
-            raise
 
     def _load(self, conn: Connection, instance_id: int) -> Row[Any]:
         row = instances.load_instance(conn, instance_id)
