@@ -90,8 +90,7 @@ class EntityOps:
 
     def _check_ids(self, lifecycle: Lifecycle, ids: Sequence[int], sources: Sequence[str],
                    trigger: str) -> None:
-        rows = entities.find(self._conn, entities.filters(kind=lifecycle.name, ids=ids))
-        states = {row.id: row.state for row in rows}
+        states = {i: record.state for i, record in self.get_many(lifecycle, ids).items()}
         missing = [i for i in ids if i not in states]
         if missing:
             raise NotFound(f"no {lifecycle.name} with id {', '.join(map(str, missing))}")
@@ -108,10 +107,8 @@ class EntityOps:
     def outside(self, lifecycle: Lifecycle, ids: Sequence[int], *, instance_id: int
                 ) -> list[int]:
         """Those of `ids` that are no entity of `instance_id` (unknown ones included)."""
-        rows = entities.find(self._conn, entities.filters(kind=lifecycle.name, ids=ids,
-                                                          instance_id=instance_id))
-        inside = {row.id for row in rows}
-        return [i for i in ids if i not in inside]
+        found = self.get_many(lifecycle, ids)
+        return [i for i in ids if i not in found or found[i].instance_id != instance_id]
 
     def count(self, lifecycle: Lifecycle, *, instance_id: int | None = None,
               state: str | None = None) -> int:

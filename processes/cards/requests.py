@@ -10,10 +10,10 @@ the process's approval option is on and the script's rule says the card needs it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from idmflow.engine import InputError, StepContext
+from idmflow.engine import DirectoryUser, InputError, StepContext
 
 from .approval import open_approval
 from .lifecycle import CARD, OPEN_STATES
@@ -27,7 +27,7 @@ def check_and_keep(ctx: StepContext, names: list[str], **extra: Any) -> None:
     """Check `names` for a card of the input's type and keep them for Next."""
     card_type = chosen_card_type(ctx)
     skip = bool(ctx.input.get("skip_ineligible", False))
-    eligible, skipped = _eligible(ctx, names, card_type, skip=skip)
+    eligible, skipped, _ = _eligible(ctx, names, card_type, skip=skip)
     ctx.data.update(selection=eligible, card_type=card_type, skipped=skipped,
                     skip_ineligible=skip, **extra)
 
@@ -36,9 +36,10 @@ def create_cards(ctx: StepContext, *, approval_option: str, what: str) -> None:
     """Next: one card per kept user, all in this transaction, or none."""
     names: list[str] = list(ctx.data.get("selection") or [])
     card_type = str(ctx.data["card_type"])
-    eligible, skipped = _eligible(ctx, names, card_type, skip=bool(ctx.data.get("skip_ineligible")))
+    eligible, skipped, found = _eligible(ctx, names, card_type,
+                                         skip=bool(ctx.data.get("skip_ineligible")))
     approval = bool(ctx.options[approval_option])
-    waiting = _needing_approval(ctx, eligible, card_type) if approval else []
+    waiting = _needing_approval(ctx, eligible, card_type, found) if approval else []
     wait = set(waiting)
     approved_now = [n for n in eligible if n not in wait]
     total = len(eligible)
@@ -75,17 +76,20 @@ def chosen_card_type(ctx: StepContext) -> str:
     return card_type
 
 
-def _needing_approval(ctx: StepContext, names: list[str], card_type: str) -> list[str]:
+def _needing_approval(ctx: StepContext, names: list[str], card_type: str,
+                      found: Mapping[str, DirectoryUser]) -> list[str]:
     """The users whose card the option script's rule sends to an approver (one call)."""
-    found = ctx.directory.get_many(names)  # only when the approval step is on
     cards = [{"user": n, "type": card_type, "org_unit": found[n].org_unit} for n in names]
     verdicts = ctx.apply_rule(NEEDS_APPROVAL, cards)
     return [n for n, needs in zip(names, verdicts) if needs]
 
 
 def _eligible(ctx: StepContext, names: list[str], card_type: str, *, skip: bool
-              ) -> tuple[list[str], dict[str, list[str]]]:
-    """Split `names` into those who may get a card and why the others may not."""
+              ) -> tuple[list[str], dict[str, list[str]], dict[str, DirectoryUser]]:
+    """Split `names` into those who may get a card and why the others may not.
+
+    Also returns the directory entries read, so Next need not read them again.
+    """
     found = ctx.directory.get_many(names)
     unknown = [n for n in names if n not in found]
     not_active = [n for n in names if n in found and found[n].state != "active"]
@@ -100,7 +104,7 @@ def _eligible(ctx: StepContext, names: list[str], card_type: str, *, skip: bool
     if not eligible:
         raise InputError("no user of the selection may get a card: "
                          + "; ".join(_describe(problems, card_type, found)[:-1]))
-    return eligible, problems
+    return eligible, problems, found
 
 
 def _describe(problems: dict[str, list[str]], card_type: str, found: dict[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from idmflow.engine import InputError, ProductionOrder, StepContext
+from idmflow.engine import EntityRecord, InputError, ProductionOrder, StepContext
 
 from ..lifecycle import CARD
 from ..options import ACTIVATE_ON_ISSUE, BATCH_MAX_USERS
@@ -90,7 +90,7 @@ def _chosen(ctx: StepContext) -> list[int]:
     return ids
 
 
-def _check_issuable(ctx: StepContext, ids: list[int]):  # type: ignore[no-untyped-def]
+def _check_issuable(ctx: StepContext, ids: list[int]) -> list[EntityRecord]:
     """The chosen cards, each of which must exist and be approved or failed."""
     cards = ctx.entities.get_many(CARD, ids)
     missing = [i for i in ids if i not in cards]
