@@ -52,7 +52,7 @@ def _reset_peak() -> int:
 
 
 def _fresh(database: str, folder: str) -> str:
-    from idmflow.storage import schema
+    from idmflow.engine import upgrade_schema
     from idmflow.storage.database import connect
 
     if database == "sqlite":
@@ -72,7 +72,7 @@ def _fresh(database: str, folder: str) -> str:
             conn.execute(text("CREATE SCHEMA public"))
         db.dispose()
     db = connect(url)
-    schema.upgrade(db)
+    upgrade_schema(db)  # the engine's own schema, with the declared invariants' indexes
     db.dispose()
     return url
 

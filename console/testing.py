@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
-from idmflow.storage import schema
 from idmflow.storage.database import connect
 from idmflow.storage.demo import seed_accounts, seed_users
 
 from idmflow.console.cli import main
 from idmflow.engine import Engine
 from idmflow.engine import open as open_engine
+from idmflow.engine import upgrade_schema
 
 DEMO_USERS = 300
 
@@ -35,7 +35,7 @@ DEMO_USERS = 300
 def prepare_database(url: str, *, users: int = DEMO_USERS) -> str:
     """Create the schema, demo users and accounts, and install the default option scripts."""
     db = connect(url)
-    schema.upgrade(db)
+    upgrade_schema(db)
     seed_users(db, users)
     seed_accounts(db, dt.datetime.now(dt.timezone.utc))
     db.dispose()

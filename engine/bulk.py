@@ -9,19 +9,24 @@ per row: those cost 26x and 4.6x the raw SQL floor at 100,000 rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from idmflow.storage import audit, entities
 from idmflow.storage.models import entities as entity_table
 
 from .compiler import compile_lifecycle
-from .definitions import Lifecycle
-from .errors import Conflict, NotAllowed, NotFound
+from .definitions import Invariant, Lifecycle
+from .errors import Conflict, InvariantViolation, NotAllowed, NotFound
 from .records import EntityRecord, entity_record
 
 _ID_CHUNK = 5000
+#: PostgreSQL's deadlock_detected, and how often a deadlock victim writes again
+_DEADLOCK = "40P01"
+_ATTEMPTS = 3
 
 
 class EntityOps:
@@ -40,23 +45,74 @@ class EntityOps:
 
         Each gets one audit event `initial -> dest`; both are validated against the
         lifecycle's transition table first.
+
+        Raises:
+            InvariantViolation: an item would break an invariant of the lifecycle, because
+                another transaction (or this one) holds such an entity already; nothing of
+                this call is written, and the rest of the transaction can go on.
         """
         compiled = compile_lifecycle(lifecycle)
         if lifecycle.initial not in compiled.sources(trigger, dest):
             raise NotAllowed(f"{lifecycle.name}: trigger {trigger!r} does not lead from "
                              f"{lifecycle.initial!r} to {dest!r}")
+        guarded = [inv for inv in lifecycle.invariants if dest in inv.states]
+        _refuse_repeats(lifecycle, guarded, items)
         kind = lifecycle.name
         scope = [entity_table.c.kind == kind, entity_table.c.instance_id == self._instance_id]
-        before = entities.max_id(self._conn, *scope)
         rows = [{"kind": kind, "subject": subject, "type": type_, "state": dest,
                  "instance_id": self._instance_id, "created_by": self._actor,
                  "created_at": self._now, "updated_at": self._now} for subject, type_ in items]
-        entities.insert_many(self._conn, rows, progress=progress)
-        audit.record_entity_moves(
-            self._conn, [*scope, entity_table.c.id > before], at=self._now, actor=self._actor,
-            trigger=trigger, dest=dest, instance_id=self._instance_id, reason=None,
-            source=lifecycle.initial)
-        return len(rows)
+
+        def write() -> int:
+            before = entities.max_id(self._conn, *scope)
+            entities.insert_many(self._conn, rows, progress=progress)
+            audit.record_entity_moves(
+                self._conn, [*scope, entity_table.c.id > before], at=self._now,
+                actor=self._actor, trigger=trigger, dest=dest, instance_id=self._instance_id,
+                reason=None, source=lifecycle.initial)
+            return len(rows)
+
+        return self._guarded(lifecycle, guarded, lambda: items, write)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """All writes inside happen, or none: an error leaving the block undoes them and
+        the step may go on (e.g. retry without the users an `InvariantViolation` named)."""
+        with self._conn.begin_nested():
+            yield
+
+    def _guarded(self, lifecycle: Lifecycle, guarded: Sequence[Invariant],
+                 items: Callable[[], Sequence[tuple[str, str]]], write: Callable[[], int]
+                 ) -> int:
+        """Run `write` in a savepoint; an index of `guarded` refusing it becomes an
+        `InvariantViolation` naming who holds what, with the write undone.
+
+        `items` gives the (subject, type) of what the write adds to the guarded states; it
+        is only asked for when the database refused. Two writers that wait on each other's
+        rows (PostgreSQL picks one as deadlock victim) retry, then see who won.
+        """
+        if not guarded:
+            return write()
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._conn.begin_nested():
+                    return write()
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != _DEADLOCK or attempt == _ATTEMPTS - 1:
+                    raise
+            except IntegrityError as exc:
+                written = items()
+                _refuse_repeats(lifecycle, guarded, written)
+                # The index waited for the other writer to commit: its rows are visible now.
+                for inv in guarded:
+                    held = entities.holding(self._conn, kind=lifecycle.name, states=inv.states,
+                                            columns=inv.unique,
+                                            keys=[_key(inv, item) for item in written])
+                    if held:
+                        raise InvariantViolation(lifecycle.name, inv.name, {
+                            key[0]: where for key, where in held.items()}, doc=inv.doc) from exc
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def move(self, lifecycle: Lifecycle, trigger: str, dest: str, *,
              ids: Sequence[int] | None = None, instance_id: int | None = None,
@@ -83,14 +139,26 @@ class EntityOps:
         if ids is not None:
             self._check_ids(lifecycle, ids, sources, trigger)
         where.append(entity_table.c.state.in_(sources))
-        audit.record_entity_moves(self._conn, where, at=self._now, actor=self._actor,
-                                  trigger=trigger, dest=dest, instance_id=self._instance_id,
-                                  reason=reason)
-        return entities.move(self._conn, where, dest=dest, now=self._now)
+        # Invariants whose states this move enters from outside them.
+        guarded = [inv for inv in lifecycle.invariants
+                   if dest in inv.states and not set(sources) <= set(inv.states)]
+        entering = [*where[:-1], entity_table.c.state.in_(
+            [s for s in sources if not all(s in inv.states for inv in guarded)])]
+
+        def write() -> int:
+            audit.record_entity_moves(self._conn, where, at=self._now, actor=self._actor,
+                                      trigger=trigger, dest=dest, instance_id=self._instance_id,
+                                      reason=reason)
+            return entities.move(self._conn, where, dest=dest, now=self._now)
+
+        return self._guarded(lifecycle, guarded,
+                             lambda: entities.keys(self._conn, entering, ("subject", "type")),
+                             write)
 
     def _check_ids(self, lifecycle: Lifecycle, ids: Sequence[int], sources: Sequence[str],
                    trigger: str) -> None:
-        states = {i: record.state for i, record in self.get_many(lifecycle, ids).items()}
+        states = {i: record.state
+                  for i, record in self.get_many(lifecycle, ids, lock=True).items()}
         missing = [i for i in ids if i not in states]
         if missing:
             raise NotFound(f"no {lifecycle.name} with id {', '.join(map(str, missing))}")
@@ -116,13 +184,18 @@ class EntityOps:
         return entities.count(self._conn, entities.filters(
             kind=lifecycle.name, instance_id=instance_id, state=state))
 
-    def get_many(self, lifecycle: Lifecycle, ids: Sequence[int]) -> dict[int, EntityRecord]:
-        """The entities among `ids` that exist, by id (read in this transaction)."""
+    def get_many(self, lifecycle: Lifecycle, ids: Sequence[int], *, lock: bool = False
+                 ) -> dict[int, EntityRecord]:
+        """The entities among `ids` that exist, by id (read in this transaction).
+
+        With `lock`, they stay locked until it ends, so another transaction that wants to
+        change them waits and then sees what this one did (check, then act, safely).
+        """
         found: dict[int, EntityRecord] = {}
-        unique = list(dict.fromkeys(ids))
+        unique = sorted(set(ids)) if lock else list(dict.fromkeys(ids))
         for start in range(0, len(unique), _ID_CHUNK):
             rows = entities.find(self._conn, entities.filters(
-                kind=lifecycle.name, ids=unique[start:start + _ID_CHUNK]))
+                kind=lifecycle.name, ids=unique[start:start + _ID_CHUNK]), lock=lock)
             found.update((row.id, entity_record(row)) for row in rows)
         return found
 
@@ -134,7 +207,30 @@ class EntityOps:
         return [entity_record(row) for row in rows], len(rows)
 
     def holders(self, lifecycle: Lifecycle, *, type: str, states: Sequence[str],
-                subjects: Sequence[str]) -> set[str]:
-        """Which `subjects` already hold an entity of `type` in one of `states`."""
-        return entities.subjects_holding(self._conn, kind=lifecycle.name, type=type,
-                                         states=states, subjects=subjects)
+                subjects: Sequence[str]) -> dict[str, tuple[int, int | None]]:
+        """Which `subjects` already hold an entity of `type` in one of `states`, each with
+        the (entity id, instance id) of the oldest such entity."""
+        held = entities.holding(self._conn, kind=lifecycle.name, states=states,
+                                columns=("subject", "type"),
+                                keys=[(subject, type) for subject in subjects])
+        return {key[0]: where for key, where in held.items()}
+
+
+def _key(invariant: Invariant, item: tuple[str, str]) -> tuple[str, ...]:
+    values = {"subject": item[0], "type": item[1]}
+    return tuple(values[column] for column in invariant.unique)
+
+
+def _refuse_repeats(lifecycle: Lifecycle, guarded: Sequence[Invariant],
+                    items: Sequence[tuple[str, str]]) -> None:
+    """Two items of one call that an invariant allows only once: refused before writing."""
+    for inv in guarded:
+        seen: set[tuple[str, ...]] = set()
+        twice: dict[str, tuple[int, int | None] | None] = {}
+        for item in items:
+            key = _key(inv, item)
+            if key in seen:
+                twice[item[0]] = None
+            seen.add(key)
+        if twice:
+            raise InvariantViolation(lifecycle.name, inv.name, twice, doc=inv.doc)

@@ -136,6 +136,8 @@ class ProcessDefinition:
     #: where people start it, e.g. "Batch orders"
     category: str = ""
     description: str = ""
+    #: the entity lifecycles it creates or moves: `idmflow init` holds their invariants
+    lifecycles: tuple["Lifecycle", ...] = ()
 
     @property
     def initial_step(self) -> str:
@@ -168,9 +170,28 @@ class ProcessDefinition:
         return {spec.name: copy.deepcopy(spec.default) for spec in self.options}
 
 
+#: the entity columns an invariant may be unique over
+INVARIANT_COLUMNS = ("subject", "type")
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    """A rule across entities that the database holds: at most one entity in `states` for
+    each value of the `unique` columns (e.g. one open card per holder and card type).
+
+    `idmflow init` turns it into a partial unique index, so two transactions racing can
+    never both break it; a write that would is refused with `InvariantViolation`.
+    """
+
+    name: str
+    unique: tuple[str, ...]
+    states: tuple[str, ...]
+    doc: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Lifecycle:
-    """The states of an entity (a card) and the triggers between them.
+    """The states of an entity (a card), the triggers between them and its invariants.
 
     Lifecycles move many entities at once (`engine.bulk`), so they have no handlers: the
     compiled transition table only decides which moves are allowed.
@@ -183,3 +204,4 @@ class Lifecycle:
     transitions: tuple[Transition, ...]
     version: str = "1"
     titles: Mapping[str, str] = field(default_factory=dict)
+    invariants: tuple[Invariant, ...] = ()

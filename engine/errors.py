@@ -7,7 +7,7 @@ shows them without parsing the message. Anything else that escapes is a bug.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class IdmflowError(Exception):
@@ -56,6 +56,30 @@ class NotFound(IdmflowError):
 
 class Conflict(IdmflowError):
     """Someone changed it first; reload and try again."""
+
+
+class InvariantViolation(Conflict):
+    """A write would break an invariant the database holds (e.g. one open card per holder).
+
+    `holders` maps each subject whose entity collides to what it already holds: (entity id,
+    process instance id or None), so an interface can name who made it; None when the
+    write itself named the subject twice.
+    """
+
+    def __init__(self, kind: str, invariant: str,
+                 holders: Mapping[str, tuple[int, int | None] | None], *, doc: str = "") -> None:
+        self.kind = kind
+        self.invariant = invariant
+        self.holders = dict(holders)
+        shown = ", ".join(
+            f"{subject} (given twice)" if held is None else
+            f"{subject} ({kind} {held[0]}" + (f" of instance {held[1]})" if held[1] else ")")
+            for subject, held in list(self.holders.items())[:20])
+        more = f" and {len(self.holders) - 20:,} more" if len(self.holders) > 20 else ""
+        rule = f" ({doc})" if doc else ""
+        super().__init__(
+            f"{kind} invariant {invariant!r}{rule} would be broken for {len(self.holders):,} "
+            f"subject(s): {shown}{more}; nothing was written")
 
 
 class DatabaseUnavailable(IdmflowError):

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-from .definitions import ProcessDefinition
+from .definitions import Lifecycle, ProcessDefinition
 from .errors import DefinitionError, NotFound
-from .validation import validate_process
+from .validation import validate_lifecycle, validate_process
 
 GROUP = "idmflow.processes"
 
@@ -61,6 +61,14 @@ class Registry:
     def add(self, definition: ProcessDefinition, *, origin: str = "local") -> None:
         """Validate and register one process; `DefinitionError` if invalid or a duplicate."""
         validate_process(definition)
+        for lifecycle in definition.lifecycles:
+            validate_lifecycle(lifecycle)
+            known = next((lc for other in self.all() for lc in other.lifecycles
+                          if lc.name == lifecycle.name), lifecycle)
+            if known != lifecycle:
+                raise DefinitionError(definition.name, [
+                    f"lifecycle {lifecycle.name!r} differs from the one another process "
+                    "declares under that name; share one Lifecycle object"])
         if definition.name in self._processes:
             first = self._processes[definition.name].origin
             raise DefinitionError(definition.name, [
@@ -82,3 +90,11 @@ class Registry:
     def all(self) -> list[ProcessDefinition]:
         """Every loaded process, by name."""
         return [r.definition for _, r in sorted(self._processes.items())]
+
+    def lifecycles(self) -> list[Lifecycle]:
+        """Every lifecycle a loaded process names, once each, by name."""
+        found: dict[str, Lifecycle] = {}
+        for definition in self.all():
+            for lifecycle in definition.lifecycles:
+                found.setdefault(lifecycle.name, lifecycle)
+        return [found[name] for name in sorted(found)]

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from .definitions import Lifecycle, ProcessDefinition
+import re
+
+from .definitions import INVARIANT_COLUMNS, Lifecycle, ProcessDefinition
 from .errors import DefinitionError
 
 Rule = Callable[[ProcessDefinition], list[str]]
@@ -129,5 +131,32 @@ def validate_lifecycle(lc: Lifecycle) -> None:
                 problems.append(f"transition {t.trigger!r} names unknown state {state!r}")
         problems += [f"final state {s!r} has an outgoing transition {t.trigger!r}"
                      for s in t.source if s in lc.final]
+    problems += _invariant_problems(lc)
     if problems:
         raise DefinitionError(lc.name, problems)
+
+
+#: invariant names become part of an index name, which PostgreSQL cuts at 63 bytes
+_INVARIANT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
+
+
+def _invariant_problems(lc: Lifecycle) -> list[str]:
+    problems = []
+    if lc.invariants and not _KIND_NAME.match(lc.name):
+        problems.append(f"a lifecycle with invariants needs a name of at most 20 lower-case "
+                        f"letters, digits or '_', not {lc.name!r}")
+    names = Counter(inv.name for inv in lc.invariants)
+    problems += [f"invariant {name!r} is declared {n} times" for name, n in names.items() if n > 1]
+    for inv in lc.invariants:
+        if not _INVARIANT_NAME.match(inv.name):
+            problems.append(f"invariant {inv.name!r}: use at most 30 lower-case letters, digits "
+                            "or '_', starting with a letter")
+        if not inv.unique or any(c not in INVARIANT_COLUMNS for c in inv.unique):
+            problems.append(f"invariant {inv.name!r}: unique must name entity columns among "
+                            f"{', '.join(INVARIANT_COLUMNS)}, not {inv.unique!r}")
+        unknown = [s for s in inv.states if s not in lc.states]
+        if not inv.states or unknown:
+            problems.append(f"invariant {inv.name!r}: states must be declared states of "
+                            f"{lc.name!r} (unknown: {', '.join(unknown) or 'none given'})")
+    return problems

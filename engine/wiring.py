@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, Ope
 from idmflow.storage import schema
 from idmflow.storage.database import connect, database_url, safe_url
 
+from . import invariants
 from .errors import DatabaseUnavailable, IdmflowError
 from .options import OptionsProvider
 from .ports import Accounts, Clock, Notifier, Producer, UserDirectory
@@ -66,8 +67,16 @@ def open(url: str | None = None, *, directory: UserDirectory | None = None,
             state = "has no idmflow schema" if at is None else f"is at schema {at}"
             raise IdmflowError(f"the database {safe_url(url)} {state}, this release needs "
                                f"{schema.head()}; run `idmflow init` to create or upgrade it")
+    registry = registry or Registry.from_entry_points()
+    if check_schema:
+        lacking = invariants.missing(db, registry)
+        if lacking:
+            db.dispose()
+            raise IdmflowError(f"the database {safe_url(url)} does not hold the invariants "
+                               f"{', '.join(lacking)} that installed processes declare; run "
+                               "`idmflow init` to create them")
     return Engine(
-        db, registry=registry or Registry.from_entry_points(),
+        db, registry=registry,
         directory=directory or SqlUserDirectory(db), accounts=accounts or SqlAccounts(db),
         notifier=notifier, clock=clock or SystemClock(),
         producer=producer or SimulatedProducer(), options=options)

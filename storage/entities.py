@@ -57,18 +57,37 @@ def move(conn: Connection, where: Sequence[ColumnElement[bool]], *, dest: str,
     return conn.execute(update(t).where(*where).values(state=dest, updated_at=now)).rowcount
 
 
-def subjects_holding(conn: Connection, *, kind: str, type: str, states: Sequence[str],
-                     subjects: Sequence[str]) -> set[str]:
-    """Which of `subjects` hold an entity of `kind` and `type` in one of `states`."""
-    found: set[str] = set()
-    names = list(subjects)
+Key = tuple[str, ...]
+
+
+def holding(conn: Connection, *, kind: str, states: Sequence[str], columns: Sequence[str],
+            keys: Iterable[Key]) -> dict[Key, tuple[int, int | None]]:
+    """Which `keys` (values of `columns`, e.g. (subject, type)) an entity of `kind` in one
+    of `states` already has, each with that entity's (id, instance id), the oldest first."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    cols = [t.c[c] for c in columns]
+    by = "subject" if "subject" in columns else columns[0]
+    at = list(columns).index(by)
+    values = sorted({key[at] for key in wanted})
+    found: dict[Key, tuple[int, int | None]] = {}
     size = chunk_size(conn)
-    for start in range(0, len(names), size):
-        found.update(conn.execute(
-            select(t.c.subject).distinct().where(
-                t.c.kind == kind, one_of(conn, t.c.subject, names[start:start + size]),
-                t.c.type == type, t.c.state.in_(states))).scalars())
+    for start in range(0, len(values), size):
+        rows = conn.execute(select(*cols, t.c.id, t.c.instance_id).where(
+            t.c.kind == kind, t.c.state.in_(states),
+            one_of(conn, t.c[by], values[start:start + size])).order_by(t.c.id))
+        for row in rows:
+            key = tuple(row[:len(cols)])
+            if key in wanted:
+                found.setdefault(key, (row.id, row.instance_id))
     return found
+
+
+def keys(conn: Connection, where: Sequence[ColumnElement[bool]], columns: Sequence[str]
+         ) -> list[tuple[Any, ...]]:
+    """The values of `columns` of every matching entity."""
+    return [tuple(row) for row in conn.execute(select(*(t.c[c] for c in columns)).where(*where))]
 
 
 def filters(*, kind: str, state: str | None = None, instance_id: int | None = None,
@@ -88,9 +107,15 @@ def filters(*, kind: str, state: str | None = None, instance_id: int | None = No
 
 
 def find(conn: Connection, where: Sequence[ColumnElement[bool]], *,
-         limit: int | None = None, offset: int = 0) -> list[Row[Any]]:
-    """Matching entities in creation order (a page of them with `offset` and `limit`)."""
+         limit: int | None = None, offset: int = 0, lock: bool = False) -> list[Row[Any]]:
+    """Matching entities in creation order (a page of them with `offset` and `limit`).
+
+    With `lock`, the rows stay locked until the transaction ends (PostgreSQL; SQLite's
+    writers are serialised anyway): what is checked is what gets changed.
+    """
     stmt = select(t).where(*where).order_by(t.c.id)
+    if lock:
+        stmt = stmt.with_for_update()
     if limit is not None:
         stmt = stmt.limit(limit)
     if offset:

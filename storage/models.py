@@ -82,6 +82,8 @@ class ProcessInstance(Base):
     state: Mapped[str] = mapped_column(String(50))
     version: Mapped[int] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    #: a hash of what started it (input and steps): one key, one request
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     started_by: Mapped[str] = mapped_column(String(100))
     options_version: Mapped[str] = mapped_column(String(50))
     options: Mapped[dict[str, Any]] = mapped_column(Json)

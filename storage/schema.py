@@ -1,7 +1,14 @@
-"""Creating and upgrading the schema with Alembic, from inside the installed package."""
+"""Creating and upgrading the schema with Alembic, from inside the installed package.
+
+An upgrade runs the versioned migrations and then makes the declared invariants' indexes
+(`storage.invariants`), all in one transaction: the invariants come from the installed
+processes, which a versioned file cannot know, and a plugin installed later gets its
+indexes from the next `idmflow init`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +16,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+from .invariants import UniqueIndex
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,11 +39,16 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Create or upgrade the schema to the newest revision; returns (before, after)."""
+def upgrade(engine: Engine, invariants: Sequence[UniqueIndex] = ()) -> tuple[str | None, str]:
+    """Create or upgrade the schema to the newest revision and hold `invariants`.
+
+    Returns (before, after). Raises `InvariantsBroken` (nothing changed) when rows already
+    break an invariant whose index is missing.
+    """
     before = current(engine)
     with engine.begin() as conn:
         config = _config()
         config.attributes["connection"] = conn
+        config.attributes["invariants"] = tuple(invariants)
         command.upgrade(config, "head")
     return before, head()

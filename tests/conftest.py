@@ -20,7 +20,6 @@ from sqlalchemy import create_engine, text
 
 import idmflow.engine as idm
 from idmflow.console.cli import main
-from idmflow.storage import schema
 from idmflow.storage.database import connect
 from idmflow.storage.demo import seed_accounts, seed_users
 
@@ -61,7 +60,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _reset_postgres()
         url = PG_URL
     db = connect(url)
-    schema.upgrade(db)
+    idm.upgrade_schema(db)
     db.dispose()
     yield url
 

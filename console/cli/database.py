@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy.exc import InterfaceError, OperationalError
 
-from idmflow.engine import DatabaseUnavailable, InputError
-from idmflow.storage import schema
+from idmflow.engine import InputError, upgrade_schema
 from idmflow.storage.clock import SystemClock
 from idmflow.engine.wiring import connect_database
 from idmflow.storage.database import database_url, safe_url
@@ -20,9 +18,7 @@ def _upgrade(url: str | None) -> None:
     url = database_url(url)
     db = connect_database(url)
     try:
-        before, after = schema.upgrade(db)
-    except (OperationalError, InterfaceError) as exc:
-        raise DatabaseUnavailable(safe_url(url), str(exc.orig).strip()) from exc
+        before, after = upgrade_schema(db)
     finally:
         db.dispose()
     if before == after:

@@ -7,7 +7,10 @@ to `approved` (no approval step).
 
 from __future__ import annotations
 
-from idmflow.engine import Lifecycle, Transition
+from idmflow.engine import Invariant, Lifecycle, Transition
+
+#: states in which a card counts as open: a user may not get a second one of the same type
+OPEN_STATES = ("requested", "approved")
 
 CARD = Lifecycle(
     name="card",
@@ -34,7 +37,8 @@ CARD = Lifecycle(
             "approved": "Approved", "rejected": "Rejected", "failed": "Failed",
             "issued": "Issued", "active": "Active", "inactive": "Inactive", "locked": "Locked",
             "expired": "Expired"},
+    invariants=(
+        Invariant("one_open", unique=("subject", "type"), states=OPEN_STATES,
+                  doc="at most one open (requested or approved) card per holder and card type"),
+    ),
 )
-
-#: states in which a card counts as open: a user may not get a second one of the same type
-OPEN_STATES = ("requested", "approved")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from idmflow.engine import DirectoryUser, InputError, StepContext
+from idmflow.engine import DirectoryUser, InputError, InvariantViolation, StepContext
 
 from .approval import open_approval
 from .lifecycle import CARD, OPEN_STATES
@@ -42,14 +42,27 @@ def create_cards(ctx: StepContext, *, approval_option: str, what: str) -> None:
     waiting = _needing_approval(ctx, eligible, card_type, found) if approval else []
     wait = set(waiting)
     approved_now = [n for n in eligible if n not in wait]
-    total = len(eligible)
-    ctx.progress(0, total)
-    created = 0
-    for dest, group in (("requested", waiting), ("approved", approved_now)):
-        if group:
-            created += ctx.entities.create(
-                CARD, [(name, card_type) for name in group], trigger="request", dest=dest,
-                progress=_shifted(ctx, created, total))
+    while True:
+        try:
+            created = _write_cards(ctx, waiting, approved_now, card_type)
+            break
+        except InvariantViolation as exc:
+            # Another batch committed cards for some of these users since they were checked:
+            # the database refused this one whole. Refuse it as the check would have, or,
+            # when asked to skip the ineligible, leave them out too and write the rest.
+            raced = {name: held for name, held in exc.holders.items() if held is not None}
+            if not raced:
+                raise
+            if not ctx.data.get("skip_ineligible"):
+                raise InputError(_describe({"open_card": list(raced)}, card_type, found, raced),
+                                 details={"open_card": list(raced)}) from exc
+            skipped.setdefault("open_card", []).extend(raced)
+            waiting = [n for n in waiting if n not in raced]
+            approved_now = [n for n in approved_now if n not in raced]
+            if not waiting and not approved_now:
+                raise InputError("no user of the selection may get a card any more: "
+                                 + _describe({"open_card": list(raced)}, card_type, found,
+                                             raced)[0]) from exc
     for reason, users in skipped.items():
         ctx.data["skipped"].setdefault(reason, []).extend(users)
     ctx.data.pop("selection", None)  # the cards are the record from here on
@@ -62,9 +75,33 @@ def create_cards(ctx: StepContext, *, approval_option: str, what: str) -> None:
         ctx.then("complete")  # no card needs a decision: done at once
 
 
+def _write_cards(ctx: StepContext, waiting: list[str], approved_now: list[str],
+                 card_type: str) -> int:
+    """Write the cards in their two states; all of them, or `InvariantViolation` and none."""
+    total = len(waiting) + len(approved_now)
+    ctx.progress(0, total)
+    created = 0
+    with ctx.entities.atomic():
+        for dest, group in (("requested", waiting), ("approved", approved_now)):
+            if group:
+                created += ctx.entities.create(
+                    CARD, [(name, card_type) for name in group], trigger="request", dest=dest,
+                    progress=_shifted(ctx, created, total))
+    return created
+
+
 def _shifted(ctx: StepContext, offset: int, total: int) -> Callable[[int], None]:
     """Progress of one group of cards, as progress of the whole batch."""
     return lambda done: ctx.progress(offset + done, total)
+
+
+def _made_by(users: list[str], holders: Mapping[str, tuple[int, int | None]]) -> str:
+    """Which runs made the open cards of `users`, e.g. " (their cards come from instance 12)"."""
+    runs = sorted({held[1] for u in users if (held := holders.get(u)) and held[1] is not None})
+    if not runs:
+        return ""
+    named = ", ".join(map(str, runs[:_NAMED])) + (" ..." if len(runs) > _NAMED else "")
+    return f" (their open cards come from process instance {named}; see `idmflow process show ID`)"
 
 
 def chosen_card_type(ctx: StepContext) -> str:
@@ -100,14 +137,15 @@ def _eligible(ctx: StepContext, names: list[str], card_type: str, *, skip: bool
     problems = {k: v for k, v in problems.items() if v}
     eligible = [n for n in candidates if n not in holders] if problems else candidates
     if problems and not skip:
-        raise InputError(_describe(problems, card_type, found), details=problems)
+        raise InputError(_describe(problems, card_type, found, holders), details=problems)
     if not eligible:
         raise InputError("no user of the selection may get a card: "
-                         + "; ".join(_describe(problems, card_type, found)[:-1]))
+                         + "; ".join(_describe(problems, card_type, found, holders)[:-1]))
     return eligible, problems, found
 
 
-def _describe(problems: dict[str, list[str]], card_type: str, found: dict[str, Any]) -> list[str]:
+def _describe(problems: dict[str, list[str]], card_type: str, found: Mapping[str, Any],
+              holders: Mapping[str, tuple[int, int | None]]) -> list[str]:
     words = {
         "unknown": "unknown user names (not in the directory)",
         "not_active": "users who are not active",
@@ -118,7 +156,7 @@ def _describe(problems: dict[str, list[str]], card_type: str, found: dict[str, A
         shown = ", ".join(
             f"{u} ({found[u].state})" if reason == "not_active" else u for u in users[:_NAMED])
         more = f" and {len(users) - _NAMED:,} more" if len(users) > _NAMED else ""
-        lines.append(f"{len(users):,} {words[reason]}: {shown}{more}")
+        lines.append(f"{len(users):,} {words[reason]}: {shown}{more}{_made_by(users, holders)}")
     lines.append("remove them from the selection, or pass skip_ineligible "
                  "(--skip-ineligible) to leave them out")
     return lines

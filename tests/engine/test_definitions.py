@@ -32,14 +32,14 @@ def test_public_api_is_pinned() -> None:
         "CompiledProcess", "Conflict", "DatabaseUnavailable", "DeclaredDefaults",
         "DefinitionError", "Delivery", "DirectoryUser", "Engine", "EntityRecord",
         "FixedOptions", "Handler", "IdmflowError", "InputError", "InstanceView",
-        "Lifecycle", "MailRecord", "NotAllowed", "NotFound", "Notification", "Notifier",
+        "Invariant", "InvariantViolation", "Lifecycle", "MailRecord", "NotAllowed", "NotFound", "Notification", "Notifier",
         "OptionScriptError", "OptionScripts", "OptionSpec", "OptionsProvider",
         "OptionsSnapshot", "ProcessDefinition", "Producer", "ProductionOrder",
         "ProductionResult", "Registry", "RuleSpec", "ScriptSchema", "ScriptVersion",
         "Step", "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition",
         "USER_STATES", "UserDirectory", "UserQuery", "UserState", "compile_lifecycle",
         "compile_process", "open", "problems_of", "render_mail", "render_step",
-        "validate_lifecycle", "validate_process"])
+        "upgrade_schema", "validate_lifecycle", "validate_process"])
 
 
 def test_valid_definition_has_no_problems() -> None:

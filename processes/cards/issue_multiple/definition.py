@@ -7,6 +7,7 @@ from pathlib import Path
 from idmflow.engine import ProcessDefinition, Step, Transition
 
 from ..options import CARD_OPTIONS, CARD_RULES, DEFAULT_SCRIPT, SCRIPT
+from ..lifecycle import CARD
 from . import steps
 
 NAME = "CardsBoProcIssueMultiple"
@@ -15,6 +16,7 @@ PROCESS = ProcessDefinition(
     name=NAME,
     title="Issue multiple cards",
     category="Batch orders",
+    lifecycles=(CARD,),
     description="Produce the selected approved cards; a card whose production fails ends "
                 "failed and can be produced again.",
     start_roles=("operator",),

@@ -9,6 +9,7 @@ from idmflow.engine import ProcessDefinition, Step, Transition
 from ..options import BATCH_APPROVAL as APPROVAL
 from ..approval import APPROVAL as APPROVAL_TASK
 from ..options import CARD_OPTIONS, CARD_RULES, DEFAULT_SCRIPT, SCRIPT
+from ..lifecycle import CARD
 from . import steps
 
 NAME = "CardsBoProcRequestMulitple"  # spelled so: other systems call it by this name
@@ -17,6 +18,7 @@ PROCESS = ProcessDefinition(
     name=NAME,
     title="Request multiple cards",
     category="Batch orders",
+    lifecycles=(CARD,),
     description="Order a card for each selected active user in one batch.",
     start_roles=("operator",),
     option_script=SCRIPT,

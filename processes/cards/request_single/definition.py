@@ -8,6 +8,7 @@ from idmflow.engine import ProcessDefinition, Step, Transition
 
 from ..approval import APPROVAL as APPROVAL_TASK
 from ..options import CARD_OPTIONS, CARD_RULES, DEFAULT_SCRIPT, REQUEST_APPROVAL, SCRIPT
+from ..lifecycle import CARD
 from . import steps
 
 NAME = "CardsProcRequest"
@@ -17,6 +18,7 @@ PROCESS = ProcessDefinition(
     name=NAME,
     title="Request card",
     category="Cards",
+    lifecycles=(CARD,),
     description="Request one card for one active user; self-service users request their own.",
     start_roles=("operator", SELF_SERVICE),
     option_script=SCRIPT,
