@@ -8,6 +8,8 @@ write based on a stale read fails with `Conflict` and leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -107,17 +109,20 @@ class Engine(EngineReads):
         """
         definition = self.definition(name)
         account = self._starter(definition, actor)
+        digest = None
         if idempotency_key is not None:
-            existing = self._by_key(name, idempotency_key)
+            digest = request_digest(input, steps)
+            existing = self._by_key(name, idempotency_key, digest)
             if existing is not None:
                 return existing
         try:
             with self._transaction() as conn:
-                instance_id = self._start_in(conn, definition, actor, input, idempotency_key)
+                instance_id = self._start_in(conn, definition, actor, input, idempotency_key,
+                                             digest)
                 for trigger, step_input in steps:
                     self._fire_in(conn, instance_id, trigger, account, step_input, None, progress)
         except IntegrityError as exc:
-            return self._raced(name, idempotency_key, exc)
+            return self._raced(name, idempotency_key, digest, exc)
         return self.instance(instance_id)
 
     def fire(self, instance_id: int, trigger: str, *, actor: str,
@@ -199,23 +204,26 @@ class Engine(EngineReads):
         return account
 
     def _start_in(self, conn: Connection, definition: ProcessDefinition, actor: str,
-                  input: Mapping[str, Any] | None, idempotency_key: str | None) -> int:
+                  input: Mapping[str, Any] | None, idempotency_key: str | None,
+                  digest: str | None) -> int:
         snapshot = self.options.snapshot(definition)
         compiled = compile_process(definition, snapshot.values)
         now = self.clock.now()
         instance_id = instances.insert_instance(
             conn, process=definition.name, process_version=definition.version,
-            state=compiled.initial, idempotency_key=idempotency_key, started_by=actor,
+            state=compiled.initial, idempotency_key=idempotency_key, request_digest=digest,
+            started_by=actor,
             options_version=snapshot.version, options=dict(snapshot.values),
             data={"input": dict(input)} if input else {},
             created_at=now, updated_at=now, ended_at=None)
         audit.record(conn, [self._event(now, actor, instance_id, "start", None, compiled.initial)])
         return instance_id
 
-    def _raced(self, name: str, key: str | None, exc: IntegrityError) -> InstanceView:
+    def _raced(self, name: str, key: str | None, digest: str | None, exc: IntegrityError
+               ) -> InstanceView:
         """Two starts with one key raced and the other committed first: return its run."""
-        if key is not None:
-            existing = self._by_key(name, key)
+        if key is not None and digest is not None:
+            existing = self._by_key(name, key, digest)
             if existing is not None:
                 return existing
         raise Conflict(f"could not start {name!r}: {exc.orig}") from exc
@@ -300,10 +308,18 @@ class Engine(EngineReads):
             raise NotFound(f"no process instance {instance_id}")
         return row
 
-    def _by_key(self, name: str, key: str) -> InstanceView | None:
+    def _by_key(self, name: str, key: str, digest: str) -> InstanceView | None:
+        """The run started with `key`, if any; `Conflict` when it asked for something else."""
         with self._connection() as conn:
             row = instances.find_by_key(conn, name, key)
-        return None if row is None else self.instance(row.id)
+        if row is None:
+            return None
+        if row.request_digest is not None and row.request_digest != digest:
+            raise Conflict(
+                f"idempotency key {key!r} was used by instance {row.id} of {name!r} (started by "
+                f"{row.started_by} at {row.created_at:%Y-%m-%d %H:%M:%S}) for a different "
+                "request; repeat that request exactly to get its result, or use a new key")
+        return self.instance(row.id)
 
     def _check_actor(self, row: Row[Any], transition: Transition, account: Account) -> None:
         if transition.automatic:
@@ -332,6 +348,14 @@ class Engine(EngineReads):
             options=row.options, data=row.data or {}, created_at=row.created_at,
             updated_at=row.updated_at, ended_at=row.ended_at,
             triggers=tuple(compiled.triggers(row.state)), idempotency_key=row.idempotency_key)
+
+
+def request_digest(input: Mapping[str, Any] | None,
+                   steps: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """A hash of what a start asks for, so one idempotency key stands for one request."""
+    asked = {"input": dict(input or {}), "steps": [[t, dict(i or {})] for t, i in steps]}
+    text = json.dumps(asked, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _reason(values: Mapping[str, Any]) -> str | None:

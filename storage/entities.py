@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 from .lists import chunk_size, one_of
@@ -40,10 +41,18 @@ def insert_many(conn: Connection, rows: Sequence[dict[str, Any]], *,
 def _copy(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     raw = conn.connection.dbapi_connection
     assert raw is not None
-    with raw.cursor() as cur:  # type: ignore[attr-defined]
-        with cur.copy(f"COPY entities ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(tuple(row[c] for c in _COPY_COLUMNS))
+    statement = f"COPY entities ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with raw.cursor() as cur:  # type: ignore[attr-defined]
+            with cur.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(tuple(row[c] for c in _COPY_COLUMNS))
+    except dbapi.Error as exc:
+        # The raw cursor bypasses SQLAlchemy: raise what an executed statement would (an
+        # IntegrityError for a unique index), so callers handle one kind of error.
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error,
+                                  dialect=conn.dialect) from exc
 
 
 def max_id(conn: Connection, *where: ColumnElement[bool]) -> int:

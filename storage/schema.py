@@ -39,8 +39,9 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, invariants: Sequence[UniqueIndex] = ()) -> tuple[str | None, str]:
-    """Create or upgrade the schema to the newest revision and hold `invariants`.
+def upgrade(engine: Engine, invariants: Sequence[UniqueIndex] = (), *, to: str = "head"
+            ) -> tuple[str | None, str]:
+    """Create or upgrade the schema to revision `to` (the newest) and hold `invariants`.
 
     Returns (before, after). Raises `InvariantsBroken` (nothing changed) when rows already
     break an invariant whose index is missing.
@@ -50,5 +51,5 @@ def upgrade(engine: Engine, invariants: Sequence[UniqueIndex] = ()) -> tuple[str
         config = _config()
         config.attributes["connection"] = conn
         config.attributes["invariants"] = tuple(invariants)
-        command.upgrade(config, "head")
-    return before, head()
+        command.upgrade(config, to)
+    return before, head() if to == "head" else to

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select
 
+from . import locks
 from .models import script_versions as t
 
 
@@ -36,7 +37,9 @@ def names(conn: Connection) -> list[Row[Any]]:
 
 def append(conn: Connection, name: str, *, source: str, values: dict[str, Any],
            rules: dict[str, Any], author: str, comment: str, now: dt.datetime) -> Row[Any]:
-    """Store the next version of `name`; two racing saves cannot take one number twice."""
+    """Store the next version of `name`; two racing saves cannot take one number twice
+    (they queue on a lock of the script's name, and the later one gets the next number)."""
+    locks.hold(conn, f"script_versions:{name}")
     current = conn.execute(select(func.max(t.c.version)).where(t.c.name == name)).scalar()
     row_id = conn.execute(insert(t).values(
         name=name, version=(current or 0) + 1, source=source, values=values, rules=rules,

@@ -36,6 +36,12 @@ def _selection(users: str | None, users_file: Path | None, query: str | None,
     return {"query": query, "org_unit": org_unit}
 
 
+IDEMPOTENCY_KEY = click.option(
+    "--idempotency-key",
+    help="A retry with the same key returns the first run and writes nothing; the same key "
+         "with another request is refused.")
+
+
 @click.group("cards")
 def cards() -> None:
     """Cards and the card processes."""
@@ -51,11 +57,12 @@ def cards() -> None:
 @click.option("--card-type", help="Card type (default: option CardsDefaultCardType).")
 @click.option("--skip-ineligible", is_flag=True,
               help="Leave out unknown, inactive and already-carded users instead of refusing.")
+@IDEMPOTENCY_KEY
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def request_batch(state: State, actor: str, users: str | None, users_file: Path | None,
                   query: str | None, org_unit: str | None, card_type: str | None,
-                  skip_ineligible: bool, as_json: bool) -> None:
+                  skip_ineligible: bool, idempotency_key: str | None, as_json: bool) -> None:
     """Run "Request multiple cards" end to end: select, confirm, Next.
 
     All or nothing: a refused selection writes nothing at all.
@@ -65,7 +72,8 @@ def request_batch(state: State, actor: str, users: str | None, users_file: Path 
     engine = state.engine
     with progress_bar("Requesting cards") as progress:
         view = engine.run(REQUEST_MULTIPLE, actor=actor, progress=progress,
-                          steps=[("select", selection), ("next", {})])
+                          steps=[("select", selection), ("next", {})],
+                          idempotency_key=idempotency_key)
     _summary(state, view, as_json, what="batch")
 
 
@@ -94,13 +102,14 @@ def _summary(state: State, view: InstanceView, as_json: bool, *, what: str) -> N
 @click.option("--as", "actor", required=True, help="An operator, or a self-service account.")
 @click.option("--user", help="Whose card (default for self-service: your own).")
 @click.option("--card-type", help="Card type (default: option CardsDefaultCardType).")
+@IDEMPOTENCY_KEY
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def request_one(state: State, actor: str, user: str | None, card_type: str | None,
-                as_json: bool) -> None:
+                idempotency_key: str | None, as_json: bool) -> None:
     """Run "Request card" for one user end to end."""
     engine = state.engine
-    view = engine.run(REQUEST_ONE, actor=actor, steps=[
+    view = engine.run(REQUEST_ONE, actor=actor, idempotency_key=idempotency_key, steps=[
         ("select", {"user": user, "card_type": card_type}), ("next", {})])
     _summary(state, view, as_json, what="request")
 

@@ -134,3 +134,32 @@ def test_registry_loads_our_processes_from_entry_points() -> None:
     registry = Registry.from_entry_points()
     assert registry.get("CardsBoProcRequestMulitple") is PROCESS
     assert registry.origin("CardsBoProcRequestMulitple").startswith("idmflow ")
+
+
+def test_invariant_declarations_are_checked() -> None:
+    from dataclasses import replace
+
+    bad = replace(CARD, invariants=(
+        idm.Invariant("one_open", unique=("subject", "holder"), states=("requested",)),
+        idm.Invariant("One Open", unique=("subject",), states=("nowhere",)),
+        idm.Invariant("one_open", unique=(), states=()),
+    ))
+    with pytest.raises(DefinitionError) as caught:
+        idm.validate_lifecycle(bad)
+    problems = "\n".join(caught.value.problems)
+    assert "invariant 'one_open' is declared 2 times" in problems
+    assert "unique must name entity columns among subject, type, not ('subject', 'holder')" \
+        in problems
+    assert "invariant 'One Open': use at most 30 lower-case letters" in problems
+    assert "states must be declared states of 'card' (unknown: nowhere)" in problems
+    assert "(unknown: none given)" in problems
+
+
+def test_registry_collects_each_lifecycle_once_and_refuses_two_of_one_name() -> None:
+    from dataclasses import replace
+
+    registry = Registry.from_entry_points()
+    assert [lc.name for lc in registry.lifecycles()] == ["card"]
+    other_card = replace(CARD, states=(*CARD.states, "lost"))
+    with pytest.raises(DefinitionError, match="lifecycle 'card' differs"):
+        registry.add(_process(name="Other", lifecycles=(other_card,)))

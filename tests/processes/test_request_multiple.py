@@ -149,7 +149,11 @@ def test_idempotency_key_returns_the_first_instance(engine: idm.Engine, counts) 
                        steps=[("select", {"users": ACTIVE[:3]}), ("next", {})])
     assert again.id == first.id
     assert counts()["entities"] == 3
-    assert engine.start(NAME, actor="operator", idempotency_key="order-42").id == first.id
+    # One key stands for one request: the same key asking for something else is refused.
+    with pytest.raises(Conflict, match=f"'order-42' was used by instance {first.id} .* for a "
+                                       "different request"):
+        engine.start(NAME, actor="operator", idempotency_key="order-42")
+    assert counts()["entities"] == 3
 
 
 def test_stale_version_is_a_conflict_and_writes_nothing(engine: idm.Engine, counts) -> None:

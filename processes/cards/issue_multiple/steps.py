@@ -33,7 +33,9 @@ def select_cards(ctx: StepContext) -> None:
 def issue_cards(ctx: StepContext) -> None:
     """Next: produce every chosen card and record each outcome."""
     ids: list[int] = list(ctx.data.get("selection") or [])
-    cards = _check_issuable(ctx, ids)
+    # Locked until this step commits: a second batch naming the same cards waits, then finds
+    # them issued and is refused before any card is produced twice.
+    cards = _check_issuable(ctx, ids, lock=True)
     total = len(cards)
     made: dict[str, list[int]] = {"approved": [], "failed": []}
     failed: list[int] = []
@@ -90,9 +92,10 @@ def _chosen(ctx: StepContext) -> list[int]:
     return ids
 
 
-def _check_issuable(ctx: StepContext, ids: list[int]) -> list[EntityRecord]:
+def _check_issuable(ctx: StepContext, ids: list[int], *, lock: bool = False
+                    ) -> list[EntityRecord]:
     """The chosen cards, each of which must exist and be approved or failed."""
-    cards = ctx.entities.get_many(CARD, ids)
+    cards = ctx.entities.get_many(CARD, ids, lock=lock)
     missing = [i for i in ids if i not in cards]
     wrong = [f"{i} ({cards[i].state})" for i in ids if i in cards and cards[i].state not in
              ISSUABLE]
