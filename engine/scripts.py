@@ -171,6 +171,9 @@ class OptionScripts:
             source = default.read_text(encoding="utf-8")
             evaluation = self.evaluate(source, name=name)
             with self._transaction() as conn:
+                scripts.lock(conn, name)
+                if scripts.latest(conn, name) is not None:
+                    continue  # a concurrent `idmflow init` installed it first
                 installed.append(self._append(conn, name, source, evaluation, author,
                                               "default shipped with idmflow", "install"))
         return installed
@@ -257,6 +260,7 @@ class OptionScripts:
 
     def _append(self, conn: Connection, name: str, source: str, evaluation: Evaluation,
                 author: str, comment: str, trigger: str) -> ScriptVersion:
+        scripts.lock(conn, name)  # what `previous` says stays true until the commit
         previous = scripts.latest(conn, name)
         row = scripts.append(
             conn, name, source=source, values=json.loads(json.dumps(evaluation.values)),

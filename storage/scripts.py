@@ -35,11 +35,15 @@ def names(conn: Connection) -> list[Row[Any]]:
         .group_by(t.c.name).order_by(t.c.name)))
 
 
+def lock(conn: Connection, name: str) -> None:
+    """Hold script `name` until the transaction ends: what the holder read stays newest."""
+    locks.hold(conn, f"script_versions:{name}")
+
+
 def append(conn: Connection, name: str, *, source: str, values: dict[str, Any],
            rules: dict[str, Any], author: str, comment: str, now: dt.datetime) -> Row[Any]:
-    """Store the next version of `name`; two racing saves cannot take one number twice
-    (they queue on a lock of the script's name, and the later one gets the next number)."""
-    locks.hold(conn, f"script_versions:{name}")
+    """Store the next version of `name`. Hold `lock(conn, name)` first: then two racing
+    saves queue on it and the later one takes the next number, not the same one."""
     current = conn.execute(select(func.max(t.c.version)).where(t.c.name == name)).scalar()
     row_id = conn.execute(insert(t).values(
         name=name, version=(current or 0) + 1, source=source, values=values, rules=rules,

@@ -307,3 +307,22 @@ def test_two_admins_saving_one_script_at_once_get_two_versions(engines: list[idm
                           for e, s in zip(engines, edits)])
     assert sorted(o.version for o in outcomes) == [2, 3], outcomes
     assert [v.version for v in engines[0].scripts.history(SCRIPT)] == [1, 2, 3]
+
+
+def test_two_starts_with_one_key_at_once_make_one_run(engines: list[idm.Engine],
+                                                      counts) -> None:  # type: ignore[no-untyped-def]
+    before = counts()
+    steps = [("select", {"users": ACTIVE[:30]}), ("next", {})]
+    outcomes = _together([(lambda e=e: e.run(BATCH, actor="operator", steps=steps,
+                                             idempotency_key="retry-after-timeout"))
+                          for e in engines])
+    assert all(isinstance(o, idm.InstanceView) for o in outcomes), outcomes
+    assert len({o.id for o in outcomes}) == 1
+    assert counts()["process_instances"] == before["process_instances"] + 1
+    assert counts()["entities"] == before["entities"] + 30
+
+
+def test_two_inits_at_once_install_the_default_script_once(engines: list[idm.Engine]) -> None:
+    outcomes = _together([e.scripts.install_defaults for e in engines])
+    assert sorted(len(o) for o in outcomes) == [0, 0, 1], outcomes
+    assert [v.version for v in engines[0].scripts.history(SCRIPT)] == [1]
