@@ -60,6 +60,3 @@ def demo(state: State, n: int) -> None:
             click.echo(f"account {account.username} exists (password unchanged)")
         else:
             click.echo(f"{account.username} / {account.password}")
-
-
-COMMANDS = [init, demo]

@@ -45,6 +45,3 @@ def list_mail(state: State, status: str | None, limit: int, as_json: bool) -> No
         return
     table(("ID", "STATUS", "TRIES", "TO", "SUBJECT"),
           [(m.id, m.status, m.attempts, ", ".join(m.recipients), m.subject) for m in found])
-
-
-COMMANDS = [mail]

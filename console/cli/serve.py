@@ -81,6 +81,3 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads:
         server.close()
         if mail is not None:
             mail.stop()
-
-
-COMMANDS = [serve]

@@ -22,6 +22,16 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     db.dispose()
 
 
+def test_schema_head_without_alembic_is_alembics_head() -> None:
+    """Commands check the schema without importing Alembic; upgrades use Alembic."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    assert schema.head() == ScriptDirectory.from_config(config).get_current_head()
+
+
 def test_directory_search_filters_pages_and_counts(db_url: str) -> None:
     db = connect(db_url)
     assert seed_users(db, 500) == 500
