@@ -79,8 +79,7 @@ def test_demo_users_are_deterministic_and_mostly_active() -> None:
 
 
 def test_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IDMFLOW_DATABASE_URL", raising=False)
-    assert database_url() == "sqlite:///idmflow.db"
     monkeypatch.setenv("IDMFLOW_DATABASE_URL", "postgresql://u:p@h/d")
-    assert database_url() == "postgresql+psycopg://u:p@h/d"
+    assert database_url() == "sqlite:///idmflow.db"  # the environment is config's to read
+    assert database_url("postgresql://u:p@h/d") == "postgresql+psycopg://u:p@h/d"
     assert safe_url("postgresql+psycopg://u:secret@h/d") == "postgresql+psycopg://u:***@h/d"
