@@ -12,11 +12,12 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transitions import Machine
-from transitions.extensions import GraphMachine
-from transitions.extensions.diagrams_mermaid import Graph
+
+if TYPE_CHECKING:
+    from transitions.extensions import GraphMachine
 
 from .definitions import Lifecycle, ProcessDefinition, Step, Transition
 from .errors import NotAllowed
@@ -106,6 +107,10 @@ class _Compiled:
 
     def diagram(self, title: str | None = None) -> str:
         """The graph as a mermaid state diagram, written by `transitions`."""
+        # Diagrams are drawn by people's commands only: their machinery loads when asked for.
+        from transitions.extensions import GraphMachine
+        from transitions.extensions.diagrams_mermaid import Graph
+
         if self._diagram_machine is None:
             self._diagram_machine = GraphMachine(
                 model=None, graph_engine="mermaid", show_conditions=False, **self._config())

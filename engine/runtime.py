@@ -28,7 +28,7 @@ from .bulk import EntityOps
 from .compiler import CompiledProcess, compile_process
 from .context import StepContext
 from .definitions import ProcessDefinition, Transition
-from .errors import Conflict, DefinitionError, NotAllowed, NotFound
+from .errors import Conflict, DefinitionError, IdmflowError, NotAllowed, NotFound
 from .instances import InstanceView
 from .options import OptionsProvider
 from .ports import Account, Accounts, Clock, Notifier, Producer, UserDirectory
@@ -173,10 +173,11 @@ class Engine(EngineReads):
                                reason=reason)
 
     def deliver_mail(self, *, limit: int = 100) -> mail.Delivery:
-        """Deliver the mail that is due, once, through the notifier (SMTP by default)."""
+        """Deliver the mail that is due, once, through the notifier (`open()` wires SMTP)."""
         if self.notifier is None:
-            from idmflow.storage.smtp import SmtpNotifier
-            self.notifier = SmtpNotifier()
+            raise IdmflowError("this engine has no notifier to deliver mail with; open it "
+                               "with idmflow.engine.open(), which wires SMTP "
+                               "(IDMFLOW_SMTP_URL), or pass notifier=")
         with self._db_errors():
             return mail.deliver_due(self.db, self.notifier, self.clock, limit=limit)
 

@@ -15,12 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row
 
-from idmflow.option_scripts import (Evaluation, OptionSchema, Problem, RuleSchema, check,
-                                    default_sandbox)
 from idmflow.storage import audit, scripts
 
 from .definitions import OptionSpec, ProcessDefinition, RuleSpec
@@ -28,6 +26,10 @@ from .errors import DefinitionError, NotAllowed, NotFound, OptionScriptError
 from .options import OptionsSnapshot
 from .ports import Accounts, Clock
 from .registry import Registry
+
+if TYPE_CHECKING:
+    # The sandbox loads when a script is evaluated or a rule runs, not with every command.
+    from idmflow.option_scripts import Evaluation, Problem
 
 ADMIN_ROLE = "admin"
 DEFAULTS = "defaults"
@@ -123,6 +125,8 @@ class OptionScripts:
         Raises:
             OptionScriptError: every problem, each with its line.
         """
+        from idmflow.option_scripts import OptionSchema, RuleSchema, check, default_sandbox
+
         label = name or "<file>"
         evaluation = default_sandbox().evaluate(source, name=label)
         problems = list(evaluation.problems)
@@ -226,6 +230,8 @@ class OptionScripts:
         One call to the sandbox for all items; the process's default when the script has
         no such rule.
         """
+        from idmflow.option_scripts import default_sandbox
+
         spec = definition.rule(rule)
         source, defined = self._stored(options_version)
         if source is None or rule not in defined:

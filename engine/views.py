@@ -6,11 +6,12 @@ The engine renders the step for any host; the console wraps the result in its la
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound,
-                    select_autoescape)
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 from .definitions import ProcessDefinition
 from .errors import NotFound
@@ -19,6 +20,9 @@ from .instances import InstanceView
 
 @lru_cache(maxsize=None)
 def _environment(folder: str) -> Environment:
+    # Jinja2 loads with the first page or mail, not with every command.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(default=True),
                        undefined=StrictUndefined)
 
@@ -44,6 +48,8 @@ def render_mail(definition: ProcessDefinition, name: str, **context: Any
     folder = str(root)
     html_env = _environment(folder)
     text_env = _text_environment(folder)
+    from jinja2 import TemplateNotFound
+
     text = text_env.get_template(f"mail/{name}.txt").render(**context)
     try:
         html: str | None = html_env.get_template(f"mail/{name}.html").render(**context)
@@ -54,5 +60,7 @@ def render_mail(definition: ProcessDefinition, name: str, **context: Any
 
 @lru_cache(maxsize=None)
 def _text_environment(folder: str) -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
     return Environment(loader=FileSystemLoader(folder), autoescape=False,
                        undefined=StrictUndefined, keep_trailing_newline=True)

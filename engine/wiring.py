@@ -1,7 +1,8 @@
 """The one place that wires an engine: database, registry, ports and options.
 
 Defaults come from `storage/`; a host passes its own adapters where it has them. Nothing
-connects or reads the environment until `open()` is called.
+connects or reads the environment until `open()` is called; then `config` reads and checks
+every variable at once, and the default adapters get the parsed values.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from idmflow.storage import schema
 from idmflow.storage.database import connect, database_url, safe_url
 
 from . import invariants
+from .config import from_environment
 from .errors import DatabaseUnavailable, IdmflowError
 from .options import OptionsProvider
 from .ports import Accounts, Clock, Notifier, Producer, UserDirectory
@@ -20,12 +22,18 @@ from .registry import Registry
 from .runtime import Engine
 
 
+def resolve_url(url: str | None = None) -> str:
+    """`url`, else `IDMFLOW_DATABASE_URL`, else the SQLite default (checking the whole
+    configuration: a bad variable is an `IdmflowError` before anything connects)."""
+    return database_url(url or from_environment().database_url)
+
+
 def connect_database(url: str | None = None) -> SqlEngine:
     """A SQLAlchemy engine for `url`, or an `IdmflowError` saying what is wrong with the URL.
 
     Nothing is connected yet: an unreachable server shows at first use.
     """
-    url = database_url(url)
+    url = resolve_url(url)
     try:
         return connect(url)
     except ArgumentError as exc:
@@ -53,8 +61,10 @@ def open(url: str | None = None, *, directory: UserDirectory | None = None,
     from idmflow.storage.clock import SystemClock
     from idmflow.storage.directory import SqlUserDirectory
     from idmflow.storage.production import SimulatedProducer
+    from idmflow.storage.smtp import SmtpNotifier
 
-    url = database_url(url)
+    settings = from_environment()
+    url = database_url(url or settings.database_url)
     db = connect_database(url)
     if check_schema:
         try:
@@ -78,5 +88,8 @@ def open(url: str | None = None, *, directory: UserDirectory | None = None,
     return Engine(
         db, registry=registry,
         directory=directory or SqlUserDirectory(db), accounts=accounts or SqlAccounts(db),
-        notifier=notifier, clock=clock or SystemClock(),
-        producer=producer or SimulatedProducer(), options=options)
+        notifier=notifier or SmtpNotifier(settings.smtp, sender=settings.mail_from),
+        clock=clock or SystemClock(),
+        producer=producer or SimulatedProducer(settings.production_failure_rate,
+                                               seed=settings.production_seed),
+        options=options)

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, insert, select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from idmflow.engine.ports import Account
 
@@ -42,6 +41,8 @@ class SqlAccounts:
         with self._engine.connect() as conn:
             hashed = conn.execute(select(accounts.c.password_hash)
                                   .where(accounts.c.username == username)).scalar()
+        from werkzeug.security import check_password_hash  # loads with a login only
+
         if not hashed or not check_password_hash(hashed, password):
             return None
         return self.get(username)
@@ -55,6 +56,8 @@ def create_account(conn: Connection, username: str, *, email: str, password: str
     `hash_method` is werkzeug's (default: its current default, scrypt); tests pass a cheap
     PBKDF2 setting because scrypt costs a tenth of a second per account.
     """
+    from werkzeug.security import generate_password_hash
+
     hashed = None
     if password:
         hashed = (generate_password_hash(password, method=hash_method) if hash_method

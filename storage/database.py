@@ -7,7 +7,6 @@ at import time.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,12 +15,14 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 DEFAULT_URL = "sqlite:///idmflow.db"
-ENV_VAR = "IDMFLOW_DATABASE_URL"
 
 
 def database_url(url: str | None = None) -> str:
-    """`url`, else `IDMFLOW_DATABASE_URL`, else a SQLite file in the current folder."""
-    url = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    """`url` (default: a SQLite file in the current folder) as SQLAlchemy needs it.
+
+    The environment (`IDMFLOW_DATABASE_URL`) is read by `idmflow.engine.config`, not here.
+    """
+    url = url or DEFAULT_URL
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         # psycopg 3 is the driver we ship; plain URLs would ask for psycopg2.
         url = "postgresql+psycopg://" + url.split("://", 1)[1]

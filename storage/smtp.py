@@ -1,58 +1,68 @@
 """The default `Notifier`: delivers a notification over SMTP.
 
-`IDMFLOW_SMTP_URL` names the server: `smtp://host:port` (plain), `smtp://user:pw@host:587?starttls=1`
-(STARTTLS, then login), `smtps://user:pw@host:465` (TLS from the start). The outbox sender
-calls it; a failure raises, and the sender retries the mail later.
+It is given the server parsed (`SmtpServer`); `idmflow.engine.config` reads
+`IDMFLOW_SMTP_URL` (`smtp://host:port`, `smtp://user:pw@host:587?starttls=1`,
+`smtps://user:pw@host:465`) and checks it. The outbox sender calls it; a failure raises, and
+the sender retries the mail later.
 """
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from idmflow.engine.ports import Notification
 
 DEFAULT_URL = "smtp://127.0.0.1:25"
-ENV_VAR = "IDMFLOW_SMTP_URL"
-SENDER = "idmflow@localhost"
+DEFAULT_SENDER = "idmflow@localhost"
 
 
-def smtp_url(url: str | None = None) -> str:
-    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """Where mail goes and how to log in."""
 
+    host: str
+    port: int
+    tls: bool = False  # TLS from the start (smtps)
+    starttls: bool = False  # plain, then STARTTLS
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
 
-def safe_smtp_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    def __str__(self) -> str:
+        """The server as people may see it: no password."""
+        scheme = "smtps" if self.tls else "smtp"
+        login = "" if not self.user else self.user + (":***" if self.password else "") + "@"
+        return (f"{scheme}://{login}{self.host}:{self.port}"
+                + ("?starttls=1" if self.starttls else ""))
+
+    @staticmethod
+    def masked(url: str) -> str:
+        """A URL as given, its password masked, for messages about it."""
+        parts = urlsplit(url)
+        try:
+            password = parts.password
+        except ValueError:
+            password = None
+        if password:
+            return parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@")).geturl()
+        return url
 
 
 class SmtpNotifier:
     """Sends each notification as one mail (text, with an HTML alternative when given)."""
 
-    def __init__(self, url: str | None = None, *, sender: str | None = None,
+    def __init__(self, server: SmtpServer, *, sender: str = DEFAULT_SENDER,
                  timeout: float = 10.0) -> None:
-        self.url = smtp_url(url)
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("smtp", "smtps"):
-            raise ValueError(f"IDMFLOW_SMTP_URL must start with smtp:// or smtps://, not "
-                             f"{safe_smtp_url(self.url)!r}")
-        query = parse_qs(parts.query)
-        self._tls = parts.scheme == "smtps"
-        self._starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or (465 if self._tls else 25)
-        self._user = unquote(parts.username) if parts.username else None
-        self._password = unquote(parts.password) if parts.password else None
-        self._sender = sender or os.environ.get("IDMFLOW_MAIL_FROM") or SENDER
+        self.server = server
+        self._sender = sender
         self._timeout = timeout
+
+    def __str__(self) -> str:
+        return str(self.server)
 
     def send(self, notification: Notification) -> None:
         message = EmailMessage()
@@ -65,10 +75,11 @@ class SmtpNotifier:
         message.set_content(notification.text)
         if notification.html:
             message.add_alternative(notification.html, subtype="html")
-        smtp_class = smtplib.SMTP_SSL if self._tls else smtplib.SMTP
-        with smtp_class(self._host, self._port, timeout=self._timeout) as smtp:
-            if self._starttls:
+        server = self.server
+        smtp_class = smtplib.SMTP_SSL if server.tls else smtplib.SMTP
+        with smtp_class(server.host, server.port, timeout=self._timeout) as smtp:
+            if server.starttls:
                 smtp.starttls(context=ssl.create_default_context())
-            if self._user:
-                smtp.login(self._user, self._password or "")
+            if server.user:
+                smtp.login(server.user, server.password or "")
             smtp.send_message(message)

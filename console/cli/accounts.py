@@ -58,6 +58,3 @@ def show(state: State, username: str) -> None:
     account = state.engine.account(username)
     emit_json({"username": account.username, "email": account.email,
                "roles": sorted(account.roles)})
-
-
-COMMANDS = [accounts]

@@ -30,6 +30,3 @@ def audit(state: State, card: int | None, instance: int | None, user: str | None
     table(("ID", "AT", "ACTOR", "SUBJECT", "TRIGGER", "FROM", "TO", "REASON"),
           [(e.id, f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, f"{e.subject_kind} {e.subject_id}",
             e.trigger, e.source or "-", e.dest or "-", e.reason or "") for e in events])
-
-
-COMMANDS = [audit]

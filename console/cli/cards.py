@@ -171,5 +171,3 @@ def list_cards(state_: State, state: str | None, batch: int | None, user: str | 
 
 
 cards.add_command(abort)
-
-COMMANDS = [cards]

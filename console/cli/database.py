@@ -6,8 +6,8 @@ import click
 
 from idmflow.engine import InputError, upgrade_schema
 from idmflow.storage.clock import SystemClock
-from idmflow.engine.wiring import connect_database
-from idmflow.storage.database import database_url, safe_url
+from idmflow.engine.wiring import connect_database, resolve_url
+from idmflow.storage.database import safe_url
 from idmflow.storage.demo import seed_accounts, seed_users
 
 from .state import State
@@ -15,7 +15,7 @@ from .output import progress_bar
 
 
 def _upgrade(url: str | None) -> None:
-    url = database_url(url)
+    url = resolve_url(url)
     db = connect_database(url)
     try:
         before, after = upgrade_schema(db)
@@ -60,6 +60,3 @@ def demo(state: State, n: int) -> None:
             click.echo(f"account {account.username} exists (password unchanged)")
         else:
             click.echo(f"{account.username} / {account.password}")
-
-
-COMMANDS = [init, demo]

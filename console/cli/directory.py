@@ -38,6 +38,3 @@ def search(state_: State, query: str | None, state: str | None,
     table(("USERNAME", "NAME", "ORG UNIT", "STATE"),
           [(u.username, u.display_name, u.org_unit, u.state) for u in found])
     click.echo(f"{len(found)} of {total} matching user(s)")
-
-
-COMMANDS = [users]

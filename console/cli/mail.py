@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from idmflow.engine import IdmflowError
-from idmflow.storage.smtp import safe_smtp_url, smtp_url
 
 from .output import emit_json, table
 from .state import State
@@ -28,7 +27,7 @@ def send(state: State, limit: int) -> None:
             click.echo(f"  {error}", err=True)
         raise IdmflowError(
             f"could not deliver {len(result.errors)} mail(s) via "
-            f"{safe_smtp_url(smtp_url())}; they stay in the outbox and are retried later "
+            f"{state.engine.notifier}; they stay in the outbox and are retried later "
             "(check IDMFLOW_SMTP_URL and that the server runs)")
 
 
@@ -45,6 +44,3 @@ def list_mail(state: State, status: str | None, limit: int, as_json: bool) -> No
         return
     table(("ID", "STATUS", "TRIES", "TO", "SUBJECT"),
           [(m.id, m.status, m.attempts, ", ".join(m.recipients), m.subject) for m in found])
-
-
-COMMANDS = [mail]

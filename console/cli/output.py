@@ -10,11 +10,12 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 #: below this many items a progress bar only flickers
 PROGRESS_FROM = 2_000
@@ -52,6 +53,11 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         if total < PROGRESS_FROM:
             return
         if bar is None:
+            # rich loads with the first large job, not with every command
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeRemainingColumn)
+
             bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                            TimeRemainingColumn(), console=Console(file=sys.stderr),
                            transient=True)

@@ -149,6 +149,3 @@ def fire(state: State, instance: int, trigger: str, actor: str, input_: str | No
 def show_instance(state: State, instance: int, as_json: bool) -> None:
     """Show process INSTANCE."""
     print_instance(state.engine.instance(instance), as_json)
-
-
-COMMANDS = [processes, process]

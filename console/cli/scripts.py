@@ -114,6 +114,3 @@ def restore(state: State, name: str, version: int, actor: str) -> None:
     """Make VERSION of NAME active again (stored as a new version)."""
     saved = state.engine.scripts.restore(name, version, author=actor)
     click.echo(f"restored {name} version {version} as version {saved.version}")
-
-
-COMMANDS = [scripts]

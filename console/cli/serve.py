@@ -8,15 +8,14 @@ also delivers the mail outbox in the background (`--mail-interval`).
 
 from __future__ import annotations
 
-import os
-
 import click
 from click.core import ParameterSource
 
 from idmflow.console.web import create_app
 from idmflow.console.web.mail_delivery import MailDelivery
-from idmflow.console.web.secret_key import ENV_VAR, key_file
-from idmflow.storage.smtp import safe_smtp_url, smtp_url
+from idmflow.console.web.secret_key import key_file
+from idmflow.engine.config import SECRET_KEY as ENV_VAR
+from idmflow.engine.config import from_environment
 
 from . import database
 from .state import State
@@ -52,7 +51,7 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads:
     if demo:
         ctx.invoke(database.demo, n=n)
     app = create_app(state.engine)
-    if not os.environ.get(ENV_VAR):
+    if not from_environment().secret_key:
         where = key_file(state.engine.db.url.render_as_string()).resolve()
         click.echo(f"sessions: signed with the key in {where} (set {ENV_VAR} to share one "
                    "key between servers)")
@@ -69,7 +68,7 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads:
         mail = MailDelivery(state.engine, interval=mail_interval,
                             report=lambda line: click.echo(line, err=True))
         click.echo(f"mail: the outbox is delivered every {mail_interval:g} s via "
-                   f"{safe_smtp_url(smtp_url())}")
+                   f"{state.engine.notifier}")
         mail.start()
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"idmflow console: http://{shown}:{server.effective_port}/ (Ctrl+C stops it)")
@@ -81,6 +80,3 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads:
         server.close()
         if mail is not None:
             mail.stop()
-
-
-COMMANDS = [serve]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from idmflow.engine import Engine
-from idmflow.engine import open as open_engine
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from idmflow.engine import Engine
 
 
 class State:
@@ -16,5 +18,7 @@ class State:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from idmflow.engine.wiring import open as open_engine
+
             self._engine = open_engine(self.url)
         return self._engine

@@ -132,6 +132,3 @@ def abort(state: State, ids: str, actor: str) -> None:
     states = engine.entity_states(CARD.name, instance_id=task.instance_id)
     click.echo(f"aborted {len(card_ids)} card(s); request now: "
                f"{', '.join(f'{n} {s}' for s, n in sorted(states.items()))}")
-
-
-COMMANDS = [tasks]

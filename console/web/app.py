@@ -7,7 +7,6 @@ its own Flask app calls `install(app, engine)` instead and keeps its own configu
 
 from __future__ import annotations
 
-import os
 import secrets
 
 from flask import Blueprint, Flask, request
@@ -15,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response
 
 import idmflow.engine as idm
+from idmflow.engine.config import from_environment
 
 from . import errors, navigation
 from . import outbox, script_editor, script_history  # noqa: F401  (their routes join `admin`)
@@ -26,7 +26,7 @@ from .audit import audit
 from .auth import auth
 from .extension import attach
 from .operator import operator
-from .secret_key import ENV_VAR, secret_key as stored_secret_key
+from .secret_key import secret_key as stored_secret_key
 
 #: the console's blueprints, in the order they are registered
 BLUEPRINTS: tuple[Blueprint, ...] = (assets, auth, operator, approvals, audit, admin)
@@ -59,7 +59,7 @@ def create_app(engine: idm.Engine | None = None, *, url: str | None = None,
         engine = idm.open(url)
     app = Flask(__name__, static_folder=None)
     if secret_key is None and testing:
-        secret_key = os.environ.get(ENV_VAR) or secrets.token_urlsafe(32)
+        secret_key = from_environment().secret_key or secrets.token_urlsafe(32)
     elif secret_key is None:
         secret_key = stored_secret_key(engine.db.url.render_as_string())
     app.config.update(

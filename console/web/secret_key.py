@@ -21,7 +21,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-ENV_VAR = "IDMFLOW_SECRET_KEY"
+from idmflow.engine.config import SECRET_KEY as ENV_VAR
+from idmflow.engine.config import from_environment
 FILE_SUFFIX = ".secret-key"
 FALLBACK_FILE = "idmflow.secret-key"
 
@@ -61,4 +62,4 @@ def read_or_create(path: Path) -> str:
 
 def secret_key(url: str) -> str:
     """The session key for a console over the database at `url` (see the module's order)."""
-    return os.environ.get(ENV_VAR) or read_or_create(key_file(url))
+    return from_environment().secret_key or read_or_create(key_file(url))

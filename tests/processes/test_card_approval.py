@@ -13,6 +13,7 @@ from idmflow.processes.cards.options import DEFAULT_SCRIPT, SCRIPT
 from idmflow.processes.cards.request_multiple.definition import NAME
 from idmflow.storage.accounts import create_account
 from idmflow.storage.demo import demo_user
+from idmflow.storage.smtp import SmtpNotifier, SmtpServer
 
 FAST_HASH = "pbkdf2:sha256:1000"  # the tests' accounts skip scrypt's cost
 ACTIVE = [demo_user(i)["username"] for i in range(1, 301) if demo_user(i)["state"] == "active"]
@@ -42,8 +43,8 @@ def _card_ids(engine: idm.Engine, task: idm.TaskView) -> list[int]:
     return [c.id for c in engine.entities("card", instance_id=task.instance_id)[0]]
 
 
-def test_fifty_cards_approve_45_reject_5_mail_and_audit(approving: idm.Engine,
-                                                        smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_fifty_cards_approve_45_reject_5_mail_and_audit(smtp_server,  # type: ignore[no-untyped-def]
+                                                        approving: idm.Engine) -> None:
     task = _batch(approving, ACTIVE[:50])
     assert task.role == "approver" and task.requested_by == "operator"
     assert task.payload["cards"] == 50 and task.payload["card_type"] == "employee"
@@ -191,13 +192,11 @@ def test_two_approvers_race_and_exactly_one_wins(approving: idm.Engine, demo_url
     assert len(card_events) == 200  # no card changed twice
 
 
-def test_smtp_down_keeps_mail_and_the_decision_commits(approving: idm.Engine, smtp_server,  # type: ignore[no-untyped-def]
+def test_smtp_down_keeps_mail_and_the_decision_commits(smtp_server, approving: idm.Engine,  # type: ignore[no-untyped-def]
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    working = os.environ["IDMFLOW_SMTP_URL"]
+    working = approving.notifier
     task = _batch(approving, ACTIVE[:2])
-    monkeypatch.setenv("IDMFLOW_SMTP_URL", "smtp://127.0.0.1:9")  # nothing listens there
+    approving.notifier = SmtpNotifier(SmtpServer("127.0.0.1", 9))  # nothing listens there
     approving.decide(task.id, actor="approver", decision="approve")
     assert approving.instance(task.instance_id).state == "done"
     result = approving.deliver_mail()
@@ -207,8 +206,7 @@ def test_smtp_down_keeps_mail_and_the_decision_commits(approving: idm.Engine, sm
     assert approving.deliver_mail().sent == 0  # not due yet: backoff
     later = approving.clock.now() + dt.timedelta(minutes=5)
     monkeypatch.setattr(approving, "clock", type("Later", (), {"now": lambda self: later})())
-    monkeypatch.setenv("IDMFLOW_SMTP_URL", working)
-    approving.notifier = None
+    approving.notifier = working
     assert approving.deliver_mail().sent == 2
     assert len(smtp_server.messages) == 2
     ids = {str(m["Message-ID"]) for m in smtp_server.messages}

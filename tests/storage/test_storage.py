@@ -22,6 +22,16 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     db.dispose()
 
 
+def test_schema_head_without_alembic_is_alembics_head() -> None:
+    """Commands check the schema without importing Alembic; upgrades use Alembic."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    assert schema.head() == ScriptDirectory.from_config(config).get_current_head()
+
+
 def test_directory_search_filters_pages_and_counts(db_url: str) -> None:
     db = connect(db_url)
     assert seed_users(db, 500) == 500
@@ -69,8 +79,7 @@ def test_demo_users_are_deterministic_and_mostly_active() -> None:
 
 
 def test_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IDMFLOW_DATABASE_URL", raising=False)
-    assert database_url() == "sqlite:///idmflow.db"
     monkeypatch.setenv("IDMFLOW_DATABASE_URL", "postgresql://u:p@h/d")
-    assert database_url() == "postgresql+psycopg://u:p@h/d"
+    assert database_url() == "sqlite:///idmflow.db"  # the environment is config's to read
+    assert database_url("postgresql://u:p@h/d") == "postgresql+psycopg://u:p@h/d"
     assert safe_url("postgresql+psycopg://u:secret@h/d") == "postgresql+psycopg://u:***@h/d"
