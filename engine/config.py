@@ -38,6 +38,8 @@ class Settings:
 
     database_url: str
     smtp: SmtpServer
+    #: whether IDMFLOW_SMTP_URL is set (else `smtp` is the default, 127.0.0.1:25)
+    smtp_configured: bool
     mail_from: str
     production_failure_rate: float
     production_seed: int | None
@@ -126,6 +128,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=_database_url(database) if database else DEFAULT_DATABASE_URL,
         smtp=smtp_server(smtp or DEFAULT_SMTP_URL),
+        smtp_configured=smtp is not None,
         mail_from=_mail_from(sender) if sender else DEFAULT_SENDER,
         production_failure_rate=_failure_rate(rate) if rate else 0.0,
         production_seed=_seed(seed) if seed else None,

@@ -102,6 +102,8 @@ class MailRecord:
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    #: where it went: the SMTP server, or a local mailbox
+    delivered_via: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in asdict(self).items()}

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Row
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 
-from idmflow.storage import audit, instances
+from idmflow.storage import audit, instances, outbox
 from idmflow.storage import tasks as task_rows
 from idmflow.storage.database import write_transaction
 
@@ -30,6 +30,7 @@ from .context import StepContext
 from .definitions import ProcessDefinition, Transition
 from .errors import Conflict, DefinitionError, IdmflowError, NotAllowed, NotFound
 from .instances import InstanceView
+from .jobs import Jobs
 from .options import OptionsProvider
 from .ports import Account, Accounts, Clock, Notifier, Producer, UserDirectory
 from .reads import EngineReads
@@ -38,6 +39,7 @@ from .registry import Registry
 from .scripts import OptionScripts
 from .tasks import OPEN_STATUSES
 from .views import render_mail
+from .worker import Worker
 
 Progress = Callable[[int, int], None]
 
@@ -63,6 +65,9 @@ class Engine(EngineReads):
                                      clock)
         #: where processes get their options: the active script versions unless overridden
         self.options: OptionsProvider = options or self.scripts
+        #: background work: the kinds of job this engine runs, and its queue
+        self.jobs = Jobs(self)
+        self.jobs.register(mail.DELIVER)
 
     # -- processes -------------------------------------------------------------------
 
@@ -179,7 +184,24 @@ class Engine(EngineReads):
                                "with idmflow.engine.open(), which wires SMTP "
                                "(IDMFLOW_SMTP_URL), or pass notifier=")
         with self._db_errors():
-            return mail.deliver_due(self.db, self.notifier, self.clock, limit=limit)
+            return mail.Delivery.of(self.worker(queues=[mail.DELIVER.queue]).run_due(limit=limit))
+
+    def retry_mail(self, mail_ids: Sequence[int] | None = None, *, failed: bool = False
+                   ) -> list[int]:
+        """Send mails again now: these (failed, or pending before their time), or every
+        failed one. Returns the ids requeued; a sent mail is never requeued."""
+        with self._transaction() as conn:
+            ids = list(mail_ids or ())
+            if failed:
+                rows, _total = outbox.find_mail(conn, status="failed")
+                ids += [r.id for r in rows]
+            return mail.requeue(conn, ids, self.clock.now())
+
+    def worker(self, *, queues: Sequence[str] | None = None, concurrency: int = 1,
+               poll: float = 1.0) -> Worker:
+        """A worker over this engine's jobs: `start()` it in the background (and `stop()` it),
+        or `run_due()` in the caller's thread. `idmflow worker` runs one as a process."""
+        return Worker(self.jobs, queues=queues, concurrency=concurrency, poll=poll)
 
     def account(self, username: str) -> Account:
         """The console account `username` (`NotFound` says how to create one)."""

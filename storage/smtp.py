@@ -52,6 +52,21 @@ class SmtpServer:
         return url
 
 
+def compose(notification: Notification, *, sender: str) -> EmailMessage:
+    """The notification as one mail: text, with an HTML alternative when given."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(notification.to)
+    message["Subject"] = notification.subject
+    message["Date"] = formatdate(localtime=False)
+    for name, value in notification.headers.items():
+        message[name] = value
+    message.set_content(notification.text)
+    if notification.html:
+        message.add_alternative(notification.html, subtype="html")
+    return message
+
+
 class SmtpNotifier:
     """Sends each notification as one mail (text, with an HTML alternative when given)."""
 
@@ -65,16 +80,7 @@ class SmtpNotifier:
         return str(self.server)
 
     def send(self, notification: Notification) -> None:
-        message = EmailMessage()
-        message["From"] = self._sender
-        message["To"] = ", ".join(notification.to)
-        message["Subject"] = notification.subject
-        message["Date"] = formatdate(localtime=False)
-        for name, value in notification.headers.items():
-            message[name] = value
-        message.set_content(notification.text)
-        if notification.html:
-            message.add_alternative(notification.html, subtype="html")
+        message = compose(notification, sender=self._sender)
         server = self.server
         smtp_class = smtplib.SMTP_SSL if server.tls else smtplib.SMTP
         with smtp_class(server.host, server.port, timeout=self._timeout) as smtp:

@@ -29,6 +29,7 @@ COMMANDS = {
                  "Seed demo directory users and the accounts operator, approver and admin."),
     "init": Lazy("idmflow.console.cli.database:init", "Create or upgrade the database schema "
                  "and install the default option scripts."),
+    "jobs": Lazy("idmflow.console.cli.jobs:jobs", "Background jobs: list, show, retry, cancel."),
     "mail": Lazy("idmflow.console.cli.mail:mail", "The mail outbox."),
     "process": Lazy("idmflow.console.cli.processes:process",
                     "Start, fire and show process instances."),
@@ -40,6 +41,8 @@ COMMANDS = {
     "tasks": Lazy("idmflow.console.cli.tasks:tasks",
                   "Human tasks: approvals waiting for a decision."),
     "users": Lazy("idmflow.console.cli.directory:users", "The user directory."),
+    "worker": Lazy("idmflow.console.cli.jobs:worker",
+                   "Run background jobs (mail, long steps, schedules) until stopped."),
 }
 
 
