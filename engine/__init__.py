@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from .invariants import upgrade_schema
     from .mail import Delivery
     from .options import DeclaredDefaults, FixedOptions, OptionsProvider, OptionsSnapshot
-    from .ports import (USER_STATES, Account, Accounts, Clock, DirectoryUser, Notification,
+    from .ports import (USER_STATES, Account, Accounts, Clock, DeliveryUncertain, DirectoryUser,
+                        Notification,
                         Notifier, Producer, ProductionOrder, ProductionResult, UserDirectory,
                         UserQuery, UserState)
     from .records import AuditRecord, EntityRecord, MailRecord, TaskView
@@ -49,7 +50,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "invariants": ("upgrade_schema",),
     "mail": ("Delivery",),
     "options": ("DeclaredDefaults", "FixedOptions", "OptionsProvider", "OptionsSnapshot"),
-    "ports": ("USER_STATES", "Account", "Accounts", "Clock", "DirectoryUser", "Notification",
+    "ports": ("USER_STATES", "Account", "Accounts", "Clock", "DeliveryUncertain",
+              "DirectoryUser", "Notification",
               "Notifier", "Producer", "ProductionOrder", "ProductionResult", "UserDirectory",
               "UserQuery", "UserState"),
     "records": ("AuditRecord", "EntityRecord", "MailRecord", "TaskView"),
@@ -64,7 +66,7 @@ _HOME = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "Account", "Accounts", "AuditRecord", "Clock", "CompiledLifecycle", "CompiledProcess",
-    "Conflict", "DatabaseUnavailable", "DeclaredDefaults", "DefinitionError", "Delivery",
+    "Conflict", "DatabaseUnavailable", "DeclaredDefaults", "DefinitionError", "Delivery", "DeliveryUncertain",
     "DirectoryUser", "Engine", "EntityRecord", "FixedOptions", "Handler", "IdmflowError",
     "InputError", "InstanceView", "Invariant", "InvariantViolation", "Lifecycle", "MailRecord",
     "NotAllowed", "NotFound", "Notification", "Notifier", "OptionScriptError", "OptionScripts",

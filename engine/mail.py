@@ -4,9 +4,9 @@
 transaction. A worker runs the job: it counts the attempt and marks the mail `sending` in a
 short transaction, hands it to the `Notifier` (SMTP by default) with no transaction open, and
 records `sent` in another. A failure is retried with the job's backoff and given up after
-`MAX_ATTEMPTS`. Delivery is at least once: when a sender dies between the server's OK and
-the record, the next attempt finds the mail still `sending`, says so in the mail's error
-("may have been sent twice") and sends it again with the same Message-ID.
+`MAX_ATTEMPTS`. Delivery is at least once: when a sender dies in the middle of a send, or
+the connection breaks once the message is on its way (`DeliveryUncertain`), the mail is
+marked `possible_duplicate` and sent again with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from idmflow.storage import outbox
 from idmflow.storage.database import write_transaction
 
 from .jobs import JobContext, JobFailed, JobKind
-from .ports import Notification
+from .ports import DeliveryUncertain, Notification
 from .worker import Outcome
 
 MAX_ATTEMPTS = 8
@@ -44,14 +44,16 @@ def _deliver(ctx: JobContext) -> dict[str, Any]:
             raise JobFailed(f"mail {mail_id} is no longer in the outbox")
         if mail.status == "sent":
             return {"mail": mail_id, "already": "sent"}
-        doubt = None
-        if mail.status == "sending":
-            doubt = (f"attempt {mail.attempts} may have sent it: its sender stopped before "
-                     "recording the outcome; sent again with the same Message-ID, so the "
-                     "recipient may see it twice")
-        outbox.mark_sending(conn, mail_id, ctx.now(), note=doubt)
-    notifier.send(Notification(to=tuple(mail.recipients), subject=mail.subject, text=mail.text,
-                               html=mail.html, headers={"Message-ID": mail.message_id}))
+        outbox.mark_sending(conn, mail_id, ctx.now())
+    try:
+        notifier.send(Notification(to=tuple(mail.recipients), subject=mail.subject,
+                                   text=mail.text, html=mail.html,
+                                   headers={"Message-ID": mail.message_id}))
+    except Exception as exc:
+        with write_transaction(ctx.host.db) as conn:
+            outbox.mark_unsent(conn, mail_id, error=f"{type(exc).__name__}: {exc}",
+                               possible_duplicate=isinstance(exc, DeliveryUncertain))
+        raise
     with write_transaction(ctx.host.db) as conn:
         outbox.mark_sent(conn, mail_id, ctx.now(), via=str(notifier))
     return {"mail": mail_id, "to": list(mail.recipients)}

@@ -33,6 +33,8 @@ from .jobs import JobContext, JobFailed, JobKind, Jobs, require_json
 
 log = logging.getLogger(__name__)
 
+#: the lease of a job whose kind this worker does not know
+DEFAULT_LEASE = dt.timedelta(seconds=60)
 #: how long an unknown kind waits before another worker (one that knows it) may try
 UNKNOWN_KIND_RETRY = dt.timedelta(minutes=1)
 
@@ -163,18 +165,18 @@ class Worker:
 
     def _lease(self, kind_name: str) -> dt.timedelta:
         kind = self.jobs.kinds.get(kind_name)
-        return kind.lease if kind is not None else dt.timedelta(seconds=60)
+        return kind.lease if kind is not None else DEFAULT_LEASE
 
     def _claim(self) -> JobRow | None:
         with write_transaction(self.jobs.host.db) as conn:
             now = self._now()
-            lease = max((k.lease for k in self.jobs.kinds.values()),
-                        default=dt.timedelta(seconds=60))
             claimed = store.claim(conn, queues=self.queues or None, owner=self.name, now=now,
-                                  lease=lease, limit=1)
-        if not claimed:
-            return None
-        job = claimed[0]
+                                  lease=DEFAULT_LEASE, limit=1)
+            if not claimed:
+                return None
+            job = claimed[0]
+            if self._lease(job.kind) != DEFAULT_LEASE:  # the kind's own lease, from the start
+                store.extend(conn, self.name, [job.id], now + self._lease(job.kind), now)
         with self._lock:
             self._running[job.id] = job
         return job
@@ -237,7 +239,10 @@ class Worker:
                 self._wake.clear()
 
     def _heartbeat_loop(self) -> None:
-        while not self._stopping.wait(self.heartbeat):
+        # often enough that the shortest lease is renewed three times before it runs out
+        shortest = min((k.lease for k in self.jobs.kinds.values()), default=DEFAULT_LEASE)
+        interval = min(self.heartbeat, shortest.total_seconds() / 3)
+        while not self._stopping.wait(interval):
             try:
                 self._beat()
                 self.reap()

@@ -60,8 +60,15 @@ class JobRow:
 _FIELDS = tuple(JobRow.__dataclass_fields__)
 
 
+def _aware(value: Any) -> Any:
+    """SQLite hands back naive datetimes; every time here is UTC."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
 def _row(row: Any) -> JobRow:
-    return JobRow(**{name: getattr(row, name) for name in _FIELDS})
+    return JobRow(**{name: _aware(getattr(row, name)) for name in _FIELDS})
 
 
 def enqueue(conn: Connection, *, kind: str, queue: str, payload: dict[str, Any],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import (JSON, BigInteger, DateTime, Dialect, ForeignKey, Index, Integer, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, String,
                         Table, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
@@ -234,6 +234,9 @@ class OutboxMail(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(Time)
     #: where it went when sent (the SMTP server, or a local mailbox file)
     delivered_via: Mapped[str | None] = mapped_column(String(300))
+    #: an attempt's outcome was lost (its sender died, or the connection broke after the
+    #: message was handed over): the recipient may have it twice, with one Message-ID
+    possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"),)
 

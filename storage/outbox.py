@@ -20,7 +20,8 @@ from .models import outbox as t
 def enqueue(conn: Connection, row: dict[str, Any]) -> int:
     """Queue a mail (message_id, recipients, subject, text, html) as pending; its id."""
     return int(conn.execute(insert(t).values(
-        {"status": "pending", "attempts": 0, "last_error": None, "sent_at": None, **row})
+        {"status": "pending", "attempts": 0, "last_error": None, "sent_at": None,
+         "possible_duplicate": False, **row})
         .returning(t.c.id)).scalar_one())
 
 
@@ -28,18 +29,22 @@ def get(conn: Connection, mail_id: int) -> Row[Any] | None:
     return conn.execute(select(t).where(t.c.id == mail_id)).first()
 
 
-def mark_sending(conn: Connection, mail_id: int, now: dt.datetime, *,
-                 note: str | None = None) -> None:
+def mark_sending(conn: Connection, mail_id: int, now: dt.datetime) -> None:
     """Count an attempt before the send, so a send whose outcome is lost stays visible."""
-    values: dict[str, Any] = {"status": "sending", "attempts": t.c.attempts + 1,
-                              "next_attempt_at": now}
-    if note is not None:
-        values["last_error"] = note
-    conn.execute(update(t).where(t.c.id == mail_id).values(values))
+    conn.execute(update(t).where(t.c.id == mail_id).values(
+        status="sending", attempts=t.c.attempts + 1, next_attempt_at=now))
+
+
+def mark_unsent(conn: Connection, mail_id: int, *, error: str, possible_duplicate: bool) -> None:
+    """The send raised: back to pending (its job decides when to retry)."""
+    values: dict[str, Any] = {"status": "pending", "last_error": error[:2000]}
+    if possible_duplicate:
+        values["possible_duplicate"] = True
+    conn.execute(update(t).where(t.c.id == mail_id, t.c.status == "sending").values(values))
 
 
 def mark_sent(conn: Connection, mail_id: int, now: dt.datetime, *, via: str) -> None:
-    """Sent; an earlier doubt ("may have been sent twice") stays in `last_error`."""
+    """Sent; the last failed attempt's error stays for the record."""
     conn.execute(update(t).where(t.c.id == mail_id).values(
         status="sent", sent_at=now, delivered_via=via[:300]))
 
@@ -53,10 +58,12 @@ def requeue(conn: Connection, mail_ids: Sequence[int], now: dt.datetime) -> None
 def mark_retry(conn: Connection, mail_id: int, *, error: str, next_attempt_at: dt.datetime,
                give_up: bool) -> None:
     """Record a failed attempt (counted when it began): retried at `next_attempt_at`, or
-    `failed` for good."""
+    `failed` for good. A mail still `sending` lost its sender in the middle of the send:
+    it is marked as a possible duplicate."""
     conn.execute(update(t).where(t.c.id == mail_id, t.c.status != "sent").values(
         status="failed" if give_up else "pending", last_error=error[:2000],
-        next_attempt_at=next_attempt_at))
+        next_attempt_at=next_attempt_at,
+        possible_duplicate=t.c.possible_duplicate | (t.c.status == "sending")))
 
 
 def find_mail(conn: Connection, *, status: str | None = None, limit: int | None = None,

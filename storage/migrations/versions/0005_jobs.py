@@ -29,6 +29,8 @@ _time = sa.DateTime(timezone=True)
 def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("delivered_via", sa.String(length=300), nullable=True))
+        batch.add_column(sa.Column("possible_duplicate", sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
     jobs = op.create_table(
         "jobs",
         sa.Column("id", _id, nullable=False),
@@ -82,4 +84,5 @@ def downgrade() -> None:
     op.drop_table("workers")
     op.drop_table("jobs")
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("possible_duplicate")
         batch.drop_column("delivered_via")
