@@ -13,6 +13,7 @@ queue can hand them there instead.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,6 +48,12 @@ class JobContext:
 
     job: JobRow
     host: JobHost
+    on_progress: Callable[[int, int], None] | None = None
+
+    def progress(self, done: int, total: int) -> None:
+        """Report how far this attempt is (a page of the console may be showing it)."""
+        if self.on_progress is not None:
+            self.on_progress(done, total)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -111,7 +118,7 @@ class JobQueue(Protocol):
 
     def enqueue(self, conn: Connection, kind: JobKind, payload: Mapping[str, Any], *,
                 now: dt.datetime, run_at: dt.datetime | None, priority: int,
-                key: str | None) -> int:
+                key: str | None, instance_id: int | None) -> int:
         """Queue one job in `conn`'s transaction; its id (an existing job's, for a known key)."""
         ...
 
@@ -121,10 +128,11 @@ class TableQueue:
 
     def enqueue(self, conn: Connection, kind: JobKind, payload: Mapping[str, Any], *,
                 now: dt.datetime, run_at: dt.datetime | None, priority: int,
-                key: str | None) -> int:
+                key: str | None, instance_id: int | None) -> int:
         job_id, _new = store.enqueue(conn, kind=kind.name, queue=kind.queue,
                                      payload=dict(payload), now=now, run_at=run_at,
-                                     priority=priority, max_attempts=kind.max_attempts, key=key)
+                                     priority=priority, max_attempts=kind.max_attempts, key=key,
+                                     instance_id=instance_id)
         return job_id
 
 
@@ -135,6 +143,10 @@ class Jobs:
     host: JobHost
     queue: JobQueue = field(default_factory=TableQueue)
     kinds: dict[str, JobKind] = field(default_factory=dict)
+    #: how far each job running in this process is, by id (what workers here report)
+    live: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: called after a job is committed by `enqueue`: workers in this process wake at once
+    listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def register(self, kind: JobKind) -> None:
         """Add a kind (the engine's own, a process's, or a host's)."""
@@ -153,15 +165,31 @@ class Jobs:
 
     def enqueue(self, kind: str, payload: Mapping[str, Any] | None = None, *,
                 conn: Connection | None = None, run_at: dt.datetime | None = None,
-                priority: int = 0, key: str | None = None) -> int:
+                priority: int = 0, key: str | None = None,
+                instance_id: int | None = None) -> int:
         """Queue a job: in `conn`'s transaction when given (what the step changes and the job
         commit together), else in a transaction of its own. Returns the job's id."""
         spec = self.kind(kind)
         payload = dict(payload or {})
         require_json(payload)
         with self._within(conn) as c:
-            return self.queue.enqueue(c, spec, payload, now=self.host.clock.now(),
-                                      run_at=run_at, priority=priority, key=key)
+            job_id = self.queue.enqueue(c, spec, payload, now=self.host.clock.now(),
+                                        run_at=run_at, priority=priority, key=key,
+                                        instance_id=instance_id)
+        if conn is None:
+            for wake in list(self.listeners):
+                wake()
+        return job_id
+
+    def latest_for(self, instance_id: int, kind: str) -> JobRow | None:
+        """The newest job of `kind` acting on the instance, with the progress this process
+        knows of if it runs here."""
+        with self.host.db.connect() as conn:
+            job = store.latest_for(conn, instance_id, kind)
+        live = None if job is None else self.live.get(job.id)
+        if job is not None and live is not None:
+            job = dataclasses.replace(job, progress_done=live[0], progress_total=live[1])
+        return job
 
     def get(self, job_id: int) -> JobRow:
         with self.host.db.connect() as conn:

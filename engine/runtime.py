@@ -22,7 +22,7 @@ from idmflow.storage import audit, instances, outbox
 from idmflow.storage import tasks as task_rows
 from idmflow.storage.database import write_transaction
 
-from . import mail
+from . import background, mail
 from . import tasks as task_ops
 from .bulk import EntityOps
 from .compiler import CompiledProcess, compile_process
@@ -68,6 +68,7 @@ class Engine(EngineReads):
         #: background work: the kinds of job this engine runs, and its queue
         self.jobs = Jobs(self)
         self.jobs.register(mail.DELIVER)
+        self.jobs.register(background.step_kind(self))
 
     # -- processes -------------------------------------------------------------------
 
@@ -196,6 +197,20 @@ class Engine(EngineReads):
                 rows, _total = outbox.find_mail(conn, status="failed")
                 ids += [r.id for r in rows]
             return mail.requeue(conn, ids, self.clock.now())
+
+    def fire_in_background(self, instance_id: int, trigger: str, *, actor: str,
+                           expected_version: int, input: Mapping[str, Any] | None = None
+                           ) -> int:
+        """Queue the step for a worker (a batch's Next over many users); returns the job's id.
+
+        The refusals that need no step (no such instance or account) come at once; the step's
+        own (bad input, a changed instance) end up in the job's result.
+        """
+        self.account(actor)
+        self.instance(instance_id)
+        return self.jobs.enqueue(background.STEP, background.step_payload(
+            instance_id, trigger, actor=actor, expected_version=expected_version, input=input),
+            instance_id=instance_id)
 
     def worker(self, *, queues: Sequence[str] | None = None, concurrency: int = 1,
                poll: float = 1.0) -> Worker:

@@ -98,6 +98,7 @@ class Worker:
     def start(self) -> None:
         """Register, then run in background threads until `stop()`."""
         self._beat(started=True)
+        self.jobs.listeners.append(self.wake)
         targets: list[tuple[str, Callable[[], None]]] = [
             (f"idmflow-worker-{i + 1}", self._run_loop) for i in range(self.concurrency)]
         targets.append(("idmflow-worker-heartbeat", self._heartbeat_loop))
@@ -113,6 +114,8 @@ class Worker:
         back to the queue (for another worker), and deregister. Returns the released ids."""
         self._stopping.set()
         self._wake.set()
+        if self.wake in self.jobs.listeners:
+            self.jobs.listeners.remove(self.wake)
         deadline = time.monotonic() + grace
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0))
@@ -188,7 +191,7 @@ class Worker:
                 return self._record_failure(
                     job, None, f"no job kind {job.kind!r} in worker {self.name} (is the "
                     "package that declares it installed here?)", retry=True)
-            ctx = JobContext(job, self.jobs.host)
+            ctx = JobContext(job, self.jobs.host, self._reporter(job))
             try:
                 result = kind.run(ctx)
                 require_json({"result": result})
@@ -203,6 +206,26 @@ class Worker:
         finally:
             with self._lock:
                 self._running.pop(job.id, None)
+            self.jobs.live.pop(job.id, None)
+
+    def _reporter(self, job: JobRow) -> Callable[[int, int], None]:
+        """Progress of `job`: kept in this process; stored too on PostgreSQL (at most twice a
+        second), where another process may show it. SQLite's one writer is the step itself."""
+        stored = self.jobs.host.db.dialect.name == "postgresql"
+        last = 0.0
+
+        def report(done: int, total: int) -> None:
+            nonlocal last
+            self.jobs.live[job.id] = (done, total)
+            if stored and (time.monotonic() - last >= 0.5 or done >= total):
+                last = time.monotonic()
+                try:
+                    with write_transaction(self.jobs.host.db) as conn:
+                        store.progress(conn, job.id, self.name, done, total)
+                except DBAPIError as exc:  # progress is a courtesy: never fail the job for it
+                    log.warning("job %s: progress not stored: %s", job.id, exc.orig)
+
+        return report
 
     def _record_failure(self, job: JobRow, kind: JobKind | None, error: str, *,
                         retry: bool) -> Outcome:

@@ -37,6 +37,7 @@ class JobRow:
     kind: str
     queue: str
     key: str | None
+    instance_id: int | None
     payload: dict[str, Any]
     state: str
     priority: int
@@ -47,6 +48,8 @@ class JobRow:
     lease_expires_at: dt.datetime | None
     last_error: str | None
     result: Any
+    progress_done: int | None
+    progress_total: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
     started_at: dt.datetime | None
@@ -73,12 +76,14 @@ def _row(row: Any) -> JobRow:
 
 def enqueue(conn: Connection, *, kind: str, queue: str, payload: dict[str, Any],
             now: dt.datetime, run_at: dt.datetime | None = None, priority: int = 0,
-            max_attempts: int = 5, key: str | None = None) -> tuple[int, bool]:
+            max_attempts: int = 5, key: str | None = None,
+            instance_id: int | None = None) -> tuple[int, bool]:
     """Queue a job in `conn`'s transaction: its id, and whether it is new.
 
     With a `key` that a job already has, nothing is added and that job's id is returned.
     """
-    values = {"kind": kind, "queue": queue, "key": key, "payload": payload, "state": "queued",
+    values = {"kind": kind, "queue": queue, "key": key, "instance_id": instance_id,
+              "payload": payload, "state": "queued",
               "priority": priority, "run_at": run_at or now, "attempts": 0,
               "max_attempts": max_attempts, "created_at": now, "updated_at": now}
     if key is not None:
@@ -120,10 +125,24 @@ def claim(conn: Connection, *, queues: Sequence[str] | None, owner: str, now: dt
         due = due.with_for_update(skip_locked=True)
     stmt = (update(t).where(t.c.id.in_(due.scalar_subquery()))
             .values(state="running", lease_owner=owner, lease_expires_at=now + lease,
-                    attempts=t.c.attempts + 1, updated_at=now,
+                    attempts=t.c.attempts + 1, updated_at=now, progress_done=None,
+                    progress_total=None,
                     started_at=func.coalesce(t.c.started_at, now))
             .returning(*t.c))
     return sorted((_row(r) for r in conn.execute(stmt)), key=lambda j: (j.priority, j.run_at, j.id))
+
+
+def progress(conn: Connection, job_id: int, owner: str, done: int, total: int) -> None:
+    """Record how far a running attempt is."""
+    conn.execute(update(t).where(_held(job_id, owner))
+                 .values(progress_done=done, progress_total=total))
+
+
+def latest_for(conn: Connection, instance_id: int, kind: str) -> JobRow | None:
+    """The newest job of `kind` acting on the instance."""
+    row = conn.execute(select(t).where(t.c.instance_id == instance_id, t.c.kind == kind)
+                       .order_by(t.c.id.desc()).limit(1)).first()
+    return None if row is None else _row(row)
 
 
 def _held(job_id: int, owner: str) -> ColumnElement[bool]:
@@ -142,9 +161,10 @@ def extend(conn: Connection, owner: str, job_ids: Iterable[int], until: dt.datet
 
 
 def succeed(conn: Connection, job_id: int, owner: str, result: Any, now: dt.datetime) -> bool:
-    """Mark the job done with its result; False if `owner` no longer held it."""
+    """Mark the job done with its result; False if `owner` no longer held it. An earlier
+    attempt's error stays: it says what the job went through."""
     return conn.execute(update(t).where(_held(job_id, owner)).values(
-        state="succeeded", result=result, last_error=None, lease_owner=None,
+        state="succeeded", result=result, lease_owner=None,
         lease_expires_at=None, finished_at=now, updated_at=now)).rowcount == 1
 
 
@@ -179,7 +199,9 @@ def expired(conn: Connection, now: dt.datetime, *, limit: int = 100) -> list[Job
 def requeue_expired(conn: Connection, job: JobRow, now: dt.datetime, *,
                     retry_at: dt.datetime | None) -> bool:
     """Put an expired job back (or make it dead), saying whose lease ran out."""
-    note = (f"attempt {job.attempts} did not finish: worker {job.lease_owner} stopped "
+    at = (f" at {100 * job.progress_done // job.progress_total} %"
+          if job.progress_total and job.progress_done is not None else "")
+    note = (f"attempt {job.attempts} was interrupted{at}: worker {job.lease_owner} stopped "
             f"renewing its lease (expired {job.lease_expires_at:%Y-%m-%d %H:%M:%S})")
     values: dict[str, Any] = {"last_error": note, "lease_owner": None, "lease_expires_at": None,
                               "updated_at": now}

@@ -254,6 +254,8 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(100))
     queue: Mapped[str] = mapped_column(String(50))
     key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    #: the process instance it acts on, if any (a long step, a deadline)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     #: queued, running, retrying, succeeded, dead, cancelled
     state: Mapped[str] = mapped_column(String(20))
@@ -266,6 +268,9 @@ class Job(Base):
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(Time)
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[Any | None] = mapped_column(Json)
+    #: how far the running attempt is (stored on PostgreSQL, where another process may ask)
+    progress_done: Mapped[int | None] = mapped_column(BigInteger)
+    progress_total: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(Time)
     updated_at: Mapped[dt.datetime] = mapped_column(Time)
     started_at: Mapped[dt.datetime | None] = mapped_column(Time)
@@ -275,6 +280,7 @@ class Job(Base):
         Index("ix_jobs_due", "state", "queue", "priority", "run_at", "id"),
         Index("ix_jobs_lease", "state", "lease_expires_at"),
         Index("ix_jobs_kind_state", "kind", "state", "id"),
+        Index("ix_jobs_instance", "instance_id", "id"),
     )
 
 

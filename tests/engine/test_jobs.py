@@ -116,7 +116,7 @@ def test_job_failed_ends_at_once_and_unknown_kinds_wait(clocked: idm.Engine) -> 
 
 def test_bad_input_is_refused_clearly(clocked: idm.Engine) -> None:
     clocked.jobs.register(_kind("note", lambda ctx: None))
-    with pytest.raises(idm.NotFound, match="no job kind 'nope' \\(known: mail, note\\)"):
+    with pytest.raises(idm.NotFound, match="no job kind 'nope' \\(known: mail, note, step\\)"):
         clocked.jobs.enqueue("nope", {})
     with pytest.raises(idm.InputError, match="plain JSON"):
         clocked.jobs.enqueue("note", {"when": dt.datetime.now()})
@@ -142,7 +142,7 @@ def test_the_reaper_requeues_the_job_of_a_dead_worker(clocked: idm.Engine) -> No
     _later(clocked, seconds=31)
     assert worker.reap() == 1
     job = clocked.jobs.get(job_id)
-    assert job.state == "retrying" and "worker ghost stopped renewing its lease" in (
+    assert job.state == "retrying" and "was interrupted: worker ghost stopped renewing its lease" in (
         job.last_error or "")
     _later(clocked, minutes=1)
     [outcome] = worker.run_due()

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=100), nullable=False),
         sa.Column("queue", sa.String(length=50), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=True),
+        sa.Column("instance_id", _id, sa.ForeignKey("process_instances.id"), nullable=True),
         sa.Column("payload", _json, nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
@@ -47,6 +48,8 @@ def upgrade() -> None:
         sa.Column("lease_expires_at", _time, nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("result", _json, nullable=True),
+        sa.Column("progress_done", sa.BigInteger(), nullable=True),
+        sa.Column("progress_total", sa.BigInteger(), nullable=True),
         sa.Column("created_at", _time, nullable=False),
         sa.Column("updated_at", _time, nullable=False),
         sa.Column("started_at", _time, nullable=True),
@@ -57,6 +60,7 @@ def upgrade() -> None:
     op.create_index("ix_jobs_due", "jobs", ["state", "queue", "priority", "run_at", "id"])
     op.create_index("ix_jobs_lease", "jobs", ["state", "lease_expires_at"])
     op.create_index("ix_jobs_kind_state", "jobs", ["kind", "state", "id"])
+    op.create_index("ix_jobs_instance", "jobs", ["instance_id", "id"])
     op.create_table(
         "workers",
         sa.Column("name", sa.String(length=200), nullable=False),
