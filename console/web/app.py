@@ -17,7 +17,7 @@ import idmflow.engine as idm
 from idmflow.engine.config import from_environment
 
 from . import errors, navigation
-from . import outbox, script_editor, script_history  # noqa: F401  (their routes join `admin`)
+from . import jobs_page, outbox, script_editor, script_history  # noqa: F401  (routes of `admin`)
 from .access import load_account
 from .admin import admin
 from .approvals import approvals

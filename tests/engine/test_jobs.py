@@ -436,3 +436,22 @@ def test_jobs_cli(engine: idm.Engine, cli: Any) -> None:
     assert cli("jobs", "show", "999").exit_code == 1
     bad = cli("jobs", "list", "--state", "done")
     assert bad.exit_code == 2 and "'done' is not one of" in bad.output
+
+
+def test_request_batch_in_the_background(engine: idm.Engine, cli: Any) -> None:
+    import json
+
+    from ..console.conftest import ACTIVE
+
+    refused = cli("cards", "request-batch", "--as", "operator", "--users", "nobody-here",
+                  "--background")
+    assert refused.exit_code == 1 and "nobody-here" in refused.output
+    assert engine.jobs.find(kind="step")[1] == 0  # a refused selection queues nothing
+    result = cli("cards", "request-batch", "--as", "operator", "--users",
+                 ",".join(ACTIVE[:3]), "--background", "--json")
+    assert result.exit_code == 0, result.output
+    queued = json.loads(result.output)
+    assert queued["state"] == "confirm" and engine.jobs.get(queued["job"]).state == "queued"
+    assert cli("worker", "--burst", "--queue", "steps").output.strip() == "1 succeeded"
+    assert engine.instance(queued["instance"]).state == "done"
+    assert engine.entity_states("card", instance_id=queued["instance"]) == {"approved": 3}
