@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .context import StepContext, TaskContext
+    from .jobs import JobKind
+    from .schedules import Schedule
 
 #: A step handler: runs inside the transition's transaction; raising aborts it.
 Handler = Callable[["StepContext"], None]
@@ -138,6 +140,10 @@ class ProcessDefinition:
     description: str = ""
     #: the entity lifecycles it creates or moves: `idmflow init` holds their invariants
     lifecycles: tuple["Lifecycle", ...] = ()
+    #: kinds of background job it enqueues (engine.jobs runs them)
+    jobs: tuple["JobKind", ...] = ()
+    #: periodic jobs it declares (a sweep); an option of its script may override the cron
+    schedules: tuple["Schedule", ...] = ()
 
     @property
     def initial_step(self) -> str:

@@ -24,11 +24,13 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine as SqlEngine
 
 from idmflow.storage import jobs as store
+from idmflow.storage import schedules as store_schedules
 from idmflow.storage.database import write_transaction
 from idmflow.storage.jobs import JobRow
 
 from .errors import IdmflowError, InputError, NotFound
 from .ports import Clock, Notifier
+from .schedules import Schedule, ScheduleRow, Schedules
 
 __all__ = ["JobContext", "JobFailed", "JobHost", "JobKind", "JobQueue", "JobRow", "Jobs",
            "backoff", "require_json"]
@@ -147,6 +149,41 @@ class Jobs:
     live: dict[int, tuple[int, int]] = field(default_factory=dict)
     #: called after a job is committed by `enqueue`: workers in this process wake at once
     listeners: list[Callable[[], None]] = field(default_factory=list)
+    schedules: Schedules = field(default_factory=Schedules)
+    #: each schedule's effective cron and where it comes from (the engine reads options)
+    crons: Callable[[], Mapping[str, tuple[str, str]]] = dict
+
+    def schedule(self, schedule: Schedule, *, process: str | None = None) -> None:
+        """Add a periodic job (the engine's own, a process's, or a host's)."""
+        self.schedules.add(schedule, process=process)
+
+    def sync_schedules(self) -> None:
+        """Store the declared schedules with their effective crons (firing nothing)."""
+        if self.schedules.declared:
+            crons = self.crons()
+            with write_transaction(self.host.db) as conn:
+                self.schedules.sync(conn, self.host.clock.now(), crons)
+
+    def tick(self) -> list[tuple[str, int]]:
+        """Store the schedules and fire what is due, in one short transaction; what fired."""
+        if not self.schedules.declared:
+            return []
+        crons = self.crons()
+        with write_transaction(self.host.db) as conn:
+            now = self.host.clock.now()
+            self.schedules.sync(conn, now, crons)
+
+            def enqueue(row: ScheduleRow, payload: Mapping[str, Any], key: str) -> int:
+                spec = self.kinds.get(row.kind) or JobKind(row.kind, _unknown)
+                return self.queue.enqueue(conn, spec, payload, now=now, run_at=None,
+                                          priority=0, key=key, instance_id=None)
+
+            return self.schedules.fire_due(conn, now, enqueue)
+
+    def schedule_rows(self) -> list[ScheduleRow]:
+        """Every stored schedule with its last and next run (stored at the first tick)."""
+        with self.host.db.connect() as conn:
+            return store_schedules.all_rows(conn)
 
     def register(self, kind: JobKind) -> None:
         """Add a kind (the engine's own, a process's, or a host's)."""
@@ -225,6 +262,10 @@ class Jobs:
             return
         with write_transaction(self.host.db) as own:
             yield own
+
+
+def _unknown(ctx: JobContext) -> None:
+    raise JobFailed(f"no job kind {ctx.job.kind!r} here")
 
 
 def require_json(payload: Mapping[str, Any]) -> None:

@@ -36,6 +36,7 @@ from .ports import Account, Accounts, Clock, Notifier, Producer, UserDirectory
 from .reads import EngineReads
 from .records import TaskView
 from .registry import Registry
+from .schedules import effective_crons
 from .scripts import OptionScripts
 from .tasks import OPEN_STATUSES
 from .views import render_mail
@@ -69,6 +70,15 @@ class Engine(EngineReads):
         self.jobs = Jobs(self)
         self.jobs.register(mail.DELIVER)
         self.jobs.register(background.step_kind(self))
+        for definition in registry.all():
+            for kind in definition.jobs:
+                self.jobs.register(kind)
+            for schedule in definition.schedules:
+                self.jobs.schedule(schedule, process=definition.name)
+        self.jobs.crons = lambda: effective_crons(
+            self.jobs.schedules,
+            lambda process, option: self.options.snapshot(self.definition(process))
+            .values.get(option))
 
     # -- processes -------------------------------------------------------------------
 

@@ -80,6 +80,7 @@ class Worker:
         """Run the due jobs one after another in this thread until none is due (or `limit`
         have run): `idmflow mail send`, tests, and hosts that drive work themselves."""
         self.reap()
+        self.jobs.tick()
         outcomes: list[Outcome] = []
         while limit is None or len(outcomes) < limit:
             outcome = self.run_one()
@@ -269,6 +270,8 @@ class Worker:
             try:
                 self._beat()
                 self.reap()
+                if self.jobs.tick():
+                    self._wake.set()
             except Exception as exc:
                 self._report(f"worker {self.name}: heartbeat failed: {exc}")
 

@@ -284,6 +284,25 @@ class Job(Base):
     )
 
 
+class ScheduleRow(Base):
+    """A periodic job: its cron expression, and the period it last fired for.
+
+    Declared in code (by the engine or a process); stored so that every worker agrees on
+    what fired and `idmflow schedules list` shows the next and last runs.
+    """
+
+    __tablename__ = "schedules"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    cron: Mapped[str] = mapped_column(String(100))
+    #: where `cron` comes from: "declared", or the option that overrides it
+    source: Mapped[str] = mapped_column(String(150))
+    last_period_at: Mapped[dt.datetime | None] = mapped_column(Time)
+    last_job_id: Mapped[int | None] = mapped_column(BigInteger)
+    next_run_at: Mapped[dt.datetime] = mapped_column(Time)
+    updated_at: Mapped[dt.datetime] = mapped_column(Time)
+
+
 class WorkerBeat(Base):
     """A worker process that runs or ran: its heartbeat says it is alive (for /readyz)."""
 
@@ -308,3 +327,4 @@ tasks = cast(Table, Task.__table__)
 outbox = cast(Table, OutboxMail.__table__)
 jobs = cast(Table, Job.__table__)
 workers = cast(Table, WorkerBeat.__table__)
+schedules = cast(Table, ScheduleRow.__table__)

@@ -35,6 +35,8 @@ COMMANDS = {
                     "Start, fire and show process instances."),
     "processes": Lazy("idmflow.console.cli.processes:processes",
                       "The registered process definitions."),
+    "schedules": Lazy("idmflow.console.cli.schedules:schedules",
+                      "Periodic jobs: when each ran last and runs next."),
     "scripts": Lazy("idmflow.console.cli.scripts:scripts",
                     "Option scripts: the values and rules administrators set."),
     "serve": Lazy("idmflow.console.cli.serve:serve", "Serve the web console until Ctrl+C."),

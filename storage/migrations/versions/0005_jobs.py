@@ -1,4 +1,4 @@
-"""Background work: jobs and the workers that run them; mail is delivered through jobs.
+"""Background work: jobs, schedules and the workers that run them; mail goes through jobs.
 
 Every mail still pending in the outbox gets its delivery job here, so an upgrade loses no
 mail. `outbox.delivered_via` says where a sent mail went (an SMTP server, a local mailbox).
@@ -71,6 +71,18 @@ def upgrade() -> None:
         sa.Column("stopped_at", _time, nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
+    op.create_table(
+        "schedules",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=100), nullable=False),
+        sa.Column("cron", sa.String(length=100), nullable=False),
+        sa.Column("source", sa.String(length=150), nullable=False),
+        sa.Column("last_period_at", _time, nullable=True),
+        sa.Column("last_job_id", sa.BigInteger(), nullable=True),
+        sa.Column("next_run_at", _time, nullable=False),
+        sa.Column("updated_at", _time, nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
     conn = op.get_bind()
     outbox = sa.table("outbox", sa.column("id"), sa.column("message_id"), sa.column("status"),
                       sa.column("attempts"), sa.column("next_attempt_at"))
@@ -85,6 +97,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("schedules")
     op.drop_table("workers")
     op.drop_table("jobs")
     with op.batch_alter_table("outbox") as batch:
