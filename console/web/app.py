@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 import idmflow.engine as idm
 from idmflow.engine.config import from_environment
 
-from . import errors, navigation
+from . import errors, navigation, ops
 from . import jobs_page, outbox, script_editor, script_history  # noqa: F401  (routes of `admin`)
 from .access import load_account
 from .admin import admin
@@ -29,7 +29,7 @@ from .operator import operator
 from .secret_key import secret_key as stored_secret_key
 
 #: the console's blueprints, in the order they are registered
-BLUEPRINTS: tuple[Blueprint, ...] = (assets, auth, operator, approvals, audit, admin)
+BLUEPRINTS: tuple[Blueprint, ...] = (assets, auth, operator, approvals, audit, admin, ops.ops)
 
 # Pages load nothing from elsewhere. Mermaid writes <style> into its SVGs, hence the inline
 # styles; scripts are only our files and the vendored mermaid.
@@ -85,6 +85,7 @@ def install(app: Flask, engine: idm.Engine, *, url_prefix: str = "") -> None:
     app.before_request(load_account)
     navigation.install(app)
     errors.install(app)
+    ops.install(app)
     names = {bp.name for bp in BLUEPRINTS}
 
     @app.after_request
