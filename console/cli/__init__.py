@@ -59,6 +59,17 @@ class _Group(LazyGroup):
                 traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except Exception as exc:
+            from idmflow.storage.database import problem  # only when something failed
+
+            reason = problem(exc)
+            if reason is None:
+                raise
+            if ctx.find_root().params.get("debug"):
+                traceback.print_exc()
+            click.echo(f"error: the database {reason}; check IDMFLOW_DATABASE_URL and that the "
+                       "server runs, then try again", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, lazy=COMMANDS)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response
 
 import idmflow.engine as idm
 from idmflow.engine.config import from_environment
+from idmflow.storage.database import Limits, enter_people_request, leave_people_request
 
 from . import errors, navigation, ops
 from . import jobs_page, outbox, script_editor, script_history  # noqa: F401  (routes of `admin`)
@@ -87,6 +88,19 @@ def install(app: Flask, engine: idm.Engine, *, url_prefix: str = "") -> None:
     errors.install(app)
     ops.install(app)
     names = {bp.name for bp in BLUEPRINTS}
+
+    @app.before_request
+    def _people_limits() -> None:
+        # A page waits for the database as long as a person would, never as a batch does.
+        if request.blueprint in names:
+            g.idmflow_limits = enter_people_request(
+                app.config.get("IDMFLOW_REQUEST_LIMITS") or Limits())
+
+    @app.teardown_request
+    def _end_people_limits(_exc: BaseException | None) -> None:
+        token = g.pop("idmflow_limits", None)
+        if token is not None:
+            leave_people_request(token)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -64,3 +64,22 @@ def test_the_database_away_is_a_503() -> None:
         assert "database" in answer.get_json()["reason"]
     finally:
         broken.close()
+
+
+def test_a_busy_database_is_a_503_page_for_people(app: Flask, console_url: str) -> None:
+    from idmflow.storage.database import Limits
+
+    from ..storage.test_limits import busy
+
+    app.config.update(TESTING=False, IDMFLOW_REQUEST_LIMITS=Limits(0.2, 0.2))
+    client = Client(app.test_client())
+    client.login("operator")
+    with busy(console_url):
+        answer = client.post("/operator/batch-orders/CardsBoProcRequestMulitple/start",
+                             data={"key": "busy-test-key-1"})
+    assert answer.status_code == 503
+    page = answer.get_data(as_text=True)
+    assert "The database cannot be reached; try again in a moment." in page
+    assert "sqlite" not in page and "postgresql" not in page  # no URL for visitors
+    assert client.post("/operator/batch-orders/CardsBoProcRequestMulitple/start",
+                       data={"key": "busy-test-key-2"}).status_code == 302  # it recovers
