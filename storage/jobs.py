@@ -9,11 +9,12 @@ workers listening on `CHANNEL` when its transaction commits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -117,19 +118,31 @@ def claim(conn: Connection, *, queues: Sequence[str] | None, owner: str, now: dt
     Most urgent first: lower priority, then earlier `run_at`, then older. The caller commits
     at once, before running them.
     """
-    due = (select(t.c.id).where(t.c.state.in_(READY), t.c.run_at <= now)
-           .order_by(t.c.priority, t.c.run_at, t.c.id).limit(limit))
+    stmt = _claim_statement(conn.dialect.name, bool(queues))
+    params: dict[str, Any] = {"now": now, "owner": owner, "until": now + lease, "limit": limit}
     if queues:
-        due = due.where(t.c.queue.in_(list(queues)))
-    if conn.dialect.name == "postgresql":
+        params["queues"] = list(queues)
+    return sorted((_row(r) for r in conn.execute(stmt, params)),
+                  key=lambda j: (j.priority, j.run_at, j.id))
+
+
+@functools.cache
+def _claim_statement(dialect: str, by_queue: bool) -> Any:
+    """The claim, built once: a worker runs it for every job, and building and keying a
+    statement costs more than SQLite takes to run it."""
+    now = bindparam("now", type_=t.c.run_at.type)
+    due = (select(t.c.id).where(t.c.state.in_(READY), t.c.run_at <= now)
+           .order_by(t.c.priority, t.c.run_at, t.c.id).limit(bindparam("limit")))
+    if by_queue:
+        due = due.where(t.c.queue.in_(bindparam("queues", expanding=True)))
+    if dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    stmt = (update(t).where(t.c.id.in_(due.scalar_subquery()))
-            .values(state="running", lease_owner=owner, lease_expires_at=now + lease,
+    return (update(t).where(t.c.id.in_(due.scalar_subquery()))
+            .values(state="running", lease_owner=bindparam("owner"),
+                    lease_expires_at=bindparam("until", type_=t.c.run_at.type),
                     attempts=t.c.attempts + 1, updated_at=now, progress_done=None,
-                    progress_total=None,
-                    started_at=func.coalesce(t.c.started_at, now))
+                    progress_total=None, started_at=func.coalesce(t.c.started_at, now))
             .returning(*t.c))
-    return sorted((_row(r) for r in conn.execute(stmt)), key=lambda j: (j.priority, j.run_at, j.id))
 
 
 def progress(conn: Connection, job_id: int, owner: str, done: int, total: int) -> None:
@@ -163,9 +176,15 @@ def extend(conn: Connection, owner: str, job_ids: Iterable[int], until: dt.datet
 def succeed(conn: Connection, job_id: int, owner: str, result: Any, now: dt.datetime) -> bool:
     """Mark the job done with its result; False if `owner` no longer held it. An earlier
     attempt's error stays: it says what the job went through."""
-    return conn.execute(update(t).where(_held(job_id, owner)).values(
-        state="succeeded", result=result, lease_owner=None,
-        lease_expires_at=None, finished_at=now, updated_at=now)).rowcount == 1
+    return conn.execute(_SUCCEED, {"job": job_id, "owner": owner, "result": result,
+                                   "now": now}).rowcount == 1
+
+
+_SUCCEED = update(t).where(t.c.id == bindparam("job"), t.c.state == "running",
+                           t.c.lease_owner == bindparam("owner")).values(
+    state="succeeded", result=bindparam("result", type_=t.c.result.type), lease_owner=None,
+    lease_expires_at=None, finished_at=bindparam("now", type_=t.c.run_at.type),
+    updated_at=bindparam("now", type_=t.c.run_at.type))
 
 
 def fail(conn: Connection, job_id: int, owner: str, error: str, now: dt.datetime, *,

@@ -30,7 +30,8 @@ def test_public_api_is_pinned() -> None:
     assert sorted(idm.__all__) == sorted([
         "Account", "Accounts", "AuditRecord", "Clock", "CompiledLifecycle",
         "CompiledProcess", "Conflict", "DatabaseUnavailable", "DeclaredDefaults",
-        "DefinitionError", "Delivery", "DirectoryUser", "Engine", "EntityRecord",
+        "DefinitionError", "Delivery", "DeliveryUncertain", "DirectoryUser", "Engine",
+        "EntityRecord",
         "FixedOptions", "Handler", "IdmflowError", "InputError", "InstanceView",
         "Invariant", "InvariantViolation", "Lifecycle", "MailRecord", "NotAllowed", "NotFound", "Notification", "Notifier",
         "OptionScriptError", "OptionScripts", "OptionSpec", "OptionsProvider",
