@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from idmflow.engine import InputError, InstanceView
+from idmflow.engine.variants import coverage
 
 from .output import emit_json, progress_bar, table
 from .scripts import read_source
@@ -80,6 +81,7 @@ def show_process(state: State, name: str, diagram: bool, options_file: Path | No
                         for t in compiled.graph.transitions],
         "options": [{"name": o.name, "type": o.type.__name__, "default": o.default,
                      "value": compiled.options.get(o.name), "doc": o.doc} for o in d.options],
+        "variants": dict(zip(("checked", "total"), coverage(d))),
     }
     if as_json:
         if diagram:
@@ -93,6 +95,9 @@ def show_process(state: State, name: str, diagram: bool, options_file: Path | No
           [(t["trigger"], ", ".join(t["source"]), t["dest"]) for t in doc["transitions"]])
     table(("OPTION", "VALUE", "DEFAULT", "MEANING"),
           [(o["name"], o["value"], o["default"], o["doc"]) for o in doc["options"]])
+    checked, total = coverage(d)
+    click.echo(f"option combinations checked when it loaded: {checked:,} of {total:,}"
+               + ("" if checked == total else " (all off, all on, each alone on and alone off)"))
 
 
 @click.group("process")
