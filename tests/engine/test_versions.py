@@ -1,0 +1,63 @@
+"""The definition's version is read: an instance goes on only under a definition that runs
+the version it started with, or declares it compatible."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import idmflow.engine as idm
+from idmflow.engine import ProcessDefinition, Registry, Step, Transition, UnknownDefinitionVersion
+
+V1 = ProcessDefinition(name="Versioned", title="Versioned", version="1",
+                       steps=(Step("draft", view="draft.html"), Step("done", final=True)),
+                       transitions=(Transition("finish", "draft", "done"),))
+
+
+def _engine(url: str, definition: ProcessDefinition) -> idm.Engine:
+    registry = Registry()
+    registry.add(definition)
+    return idm.open(url, registry=registry)
+
+
+def _started(url: str) -> int:
+    old = _engine(url, V1)
+    try:
+        return old.start("Versioned", actor="operator").id
+    finally:
+        old.close()
+
+
+def test_an_instance_of_a_version_no_longer_known_is_refused(demo_url: str) -> None:
+    instance_id = _started(demo_url)
+    new = _engine(demo_url, replace(V1, version="2"))
+    try:
+        with pytest.raises(UnknownDefinitionVersion) as caught:
+            new.fire(instance_id, "finish", actor="operator")
+        error = caught.value
+        assert (error.process, error.instance_id, error.version, error.current) == (
+            "Versioned", instance_id, "1", "2")
+        assert isinstance(error, idm.NotAllowed)
+        assert str(error) == (
+            f"instance {instance_id} of 'Versioned' was started under definition version '1', "
+            "and the installed 'Versioned' is version '2', which does not declare it "
+            "compatible; nothing was changed. Finish it with a release that runs version "
+            "'1', or, if version '2' runs such instances unchanged, add '1' to the "
+            "definition's compatible_versions")
+        view = new.instance(instance_id)  # reading it still works
+        assert (view.state, view.version) == ("draft", 1)
+        assert [e.trigger for e in new.history(instance_id=instance_id)] == ["start"]
+    finally:
+        new.close()
+
+
+def test_a_version_declared_compatible_fires(demo_url: str) -> None:
+    instance_id = _started(demo_url)
+    new = _engine(demo_url, replace(V1, version="2", compatible_versions=("1",)))
+    try:
+        assert new.fire(instance_id, "finish", actor="operator").state == "done"
+        again = new.start("Versioned", actor="operator")
+        assert new.fire(again.id, "finish", actor="operator").state == "done"
+    finally:
+        new.close()
