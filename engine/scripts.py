@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Row
 from idmflow.storage import audit, scripts
 
 from .definitions import OptionSpec, ProcessDefinition, RuleSpec
-from .errors import DefinitionError, NotAllowed, NotFound, OptionScriptError, RuleFailed
+from .errors import NotAllowed, NotFound, OptionScriptError, RuleFailed
 from .options import OptionsSnapshot
 from .ports import Accounts, Clock
 from .registry import Registry
@@ -102,12 +102,8 @@ class OptionScripts:
             raise NotFound(f"no option script {name!r}; known scripts: {known}")
         options: dict[str, OptionSpec] = {}
         rules: dict[str, RuleSpec] = {}
-        for d in users:
+        for d in users:  # the registry refused processes declaring an option otherwise
             for o in d.options:
-                if o.name in options and options[o.name].type is not o.type:
-                    raise DefinitionError(d.name, [
-                        f"option {o.name!r} of script {name!r} is a {o.type.__name__} here "
-                        f"but a {options[o.name].type.__name__} in another process"])
                 options.setdefault(o.name, o)
             for r in d.rules:
                 rules.setdefault(r.name, r)
