@@ -184,9 +184,22 @@ def _finals_exist(d: ProcessDefinition) -> list[str]:
     return []
 
 
+def _versions(d: ProcessDefinition) -> list[str]:
+    if not isinstance(d.version, str) or not d.version:
+        return [f"version {d.version!r} must be a non-empty str, e.g. version=\"2\""]
+    if isinstance(d.compatible_versions, str) or not all(
+            isinstance(v, str) for v in d.compatible_versions):
+        return [f"compatible_versions must be a tuple of str such as (\"1\",), not "
+                f"{d.compatible_versions!r}"]
+    if d.version in d.compatible_versions:
+        return [f"compatible_versions lists version {d.version!r}, the definition's own; "
+                "list only older versions it still runs"]
+    return []
+
+
 RULES: tuple[Rule, ...] = (
     _duplicate_steps, _initial_exists, _unknown_states, _final_without_exits,
-    _views_for_people, _options_declared, _finals_exist, _variants, _tasks,
+    _views_for_people, _options_declared, _finals_exist, _variants, _tasks, _versions,
 )
 
 
