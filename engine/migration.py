@@ -68,12 +68,10 @@ class OptionMigration:
             row = instances.load_instance(conn, instance_id)
             if row is None:
                 return
-            audit.record(conn, [{
-                "at": self._clock.now(), "actor": actor, "subject_kind": "instance",
-                "subject_id": instance_id, "instance_id": instance_id, "trigger": FAILED,
-                "source": row.state, "dest": row.state, "reason": str(error)[:2000],
-                "data": {"trigger": trigger, "rule": error.rule, "item": _plain(error.item),
-                         "options_version": error.options_version}}])
+            audit.record(conn, [self._event(
+                actor, instance_id, FAILED, row.state, row.state, reason=str(error)[:2000],
+                data={"trigger": trigger, "rule": error.rule, "item": _plain(error.item),
+                      "options_version": error.options_version})])
 
     def migrate(self, instance_id: int, *, actor: str, options: OptionsProvider) -> str:
         """Move an instance to the option version `options` serves now; returns it.
@@ -106,13 +104,16 @@ class OptionMigration:
                     now=self._clock.now()):
                 raise Conflict(f"instance {instance_id} changed while it was being moved; "
                                "nothing was changed; try again")
-            audit.record(conn, [{
-                "at": self._clock.now(), "actor": actor, "subject_kind": "instance",
-                "subject_id": instance_id, "instance_id": instance_id, "trigger": MIGRATED,
-                "source": row.options_version, "dest": current.version, "reason": None,
-                "data": {"from": row.options_version, "to": current.version,
-                         "state": row.state}}])
+            audit.record(conn, [self._event(
+                actor, instance_id, MIGRATED, row.options_version, current.version,
+                data={"from": row.options_version, "to": current.version, "state": row.state})])
         return current.version
+
+    def _event(self, actor: str, instance_id: int, trigger: str, source: str, dest: str, *,
+               data: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+        return {"at": self._clock.now(), "actor": actor, "subject_kind": "instance",
+                "subject_id": instance_id, "instance_id": instance_id, "trigger": trigger,
+                "source": source, "dest": dest, "reason": reason, "data": data}
 
     @staticmethod
     def _check_movable(row: Row[Any], definition: ProcessDefinition, version: str,
