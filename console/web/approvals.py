@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from idmflow.engine import (Account, Conflict, DirectoryUser, InputError,
@@ -17,6 +17,7 @@ from idmflow.engine import (Account, Conflict, DirectoryUser, InputError,
 
 from .access import account_or_403, require_role
 from .extension import engine
+from .notices import flash
 from .runs import problems_of
 from .step_page import CARDS_PER_PAGE, CardPage
 

@@ -13,7 +13,7 @@ import re
 import secrets
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template,
                    request, url_for)
 from werkzeug.wrappers import Response
 
@@ -22,6 +22,7 @@ from idmflow.engine import (Account, Conflict, InputError, InstanceView, NotAllo
 
 from .access import account_or_403, require_role
 from .extension import console, engine
+from .notices import flash
 from .runs import problems_of
 from .selectors import selector_for
 from .step_page import step_page
