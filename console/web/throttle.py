@@ -46,7 +46,7 @@ class Refusal:
     def message(self) -> str:
         seconds = max(1, math.ceil(self.wait.total_seconds()))
         if seconds < 60:
-            return f"Too many attempts; try again in {seconds} seconds."
+            return f"Too many attempts; try again in {seconds} second{'s' if seconds > 1 else ''}."
         minutes = math.ceil(seconds / 60)
         return f"Too many attempts; try again in {minutes} minute{'s' if minutes > 1 else ''}."
 
