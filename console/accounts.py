@@ -9,6 +9,7 @@ table can be changed here; a host's own accounts are the host's to manage.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from idmflow.engine import Engine, InputError, NotAllowed
 from idmflow.storage import accounts as rows
@@ -125,3 +126,28 @@ def unlock(engine: Engine, username: str, *, actor: str, client: str | None = No
     _audit(engine, "unlock", username, actor=actor, client=client,
            data={"failures": forgotten})
     return forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """An account with its state for people: active, disabled or locked."""
+
+    account: rows.AccountRow
+    state: str
+
+
+def overview(engine: Engine) -> list[Overview]:
+    """Every account of the accounts table, with whether logins to it are locked now."""
+    from . import throttle
+
+    now = engine.clock.now()
+    failures = LoginFailures(engine.db)
+    found = []
+    for row in _store(engine).rows():
+        refusal = throttle.refusal(failures.recent(username=row.username,
+                                                   since=now - throttle.WINDOW),
+                                   throttle.ACCOUNT, now)
+        state = ("disabled" if row.disabled_at else
+                 "locked" if refusal is not None and refusal.locked else "active")
+        found.append(Overview(row, state))
+    return found

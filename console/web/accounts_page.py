@@ -9,49 +9,27 @@ than a few minutes ago.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from idmflow.engine import IdmflowError
-from idmflow.storage.accounts import AccountRow, SqlAccounts
+from idmflow.storage.accounts import SqlAccounts
 
 from .. import accounts as changes
-from . import throttle
 from .access import account_or_403, client_address, confirm_password, needs_password
 from .admin import admin
-from .extension import console, engine
+from .extension import engine
 from .notices import flash
 
 ACTIONS = ("roles", "disable", "enable", "delete", "unlock", "password")
 
 
-@dataclass(frozen=True, slots=True)
-class AccountLine:
-    """An account with whether logins to it are locked now."""
-
-    account: AccountRow
-    locked: bool
-
-
-def _lines() -> list[AccountLine]:
-    store = engine().accounts
-    if not isinstance(store, SqlAccounts):
-        return []
-    now = engine().clock.now()
-    lines = []
-    for row in store.rows():
-        failures = console().failures.recent(username=row.username, since=now - throttle.WINDOW)
-        refusal = throttle.refusal(failures, throttle.ACCOUNT, now)
-        lines.append(AccountLine(row, bool(refusal and refusal.locked)))
-    return lines
-
-
 def _page(*, problems: tuple[str, ...] = (), new_password: tuple[str, str] | None = None,
           status: int = 200) -> tuple[str, int]:
-    return render_template("idmflow/admin/accounts.html", lines=_lines(), roles=changes.ROLES,
-                           managed=isinstance(engine().accounts, SqlAccounts),
+    managed = isinstance(engine().accounts, SqlAccounts)
+    return render_template("idmflow/admin/accounts.html",
+                           lines=changes.overview(engine()) if managed else [],
+                           roles=changes.ROLES, managed=managed,
                            needs_password=needs_password(), problems=problems,
                            new_password=new_password), status
 

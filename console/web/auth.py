@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from idmflow.storage.audit import record_account_event
 
-from . import throttle
+from .. import throttle
 from .access import client_address, current_account, log_in, log_out, safe_next
 from .extension import console, engine
 from .navigation import landing
