@@ -25,12 +25,17 @@ FIRST_RETRY = dt.timedelta(seconds=30)
 LAST_RETRY = dt.timedelta(hours=1)
 
 
+def one_line(value: str) -> str:
+    """A header value on one line: a line break in a reject reason must not break the mail."""
+    return " ".join(value.split())
+
+
 def enqueue(conn: Connection, notification: Notification, now: dt.datetime) -> str:
     """Queue one mail in `conn`'s transaction; returns its Message-ID."""
     message_id = f"<{uuid.uuid4().hex}@idmflow>"
     outbox.enqueue(conn, [{
-        "message_id": message_id, "recipients": list(notification.to),
-        "subject": notification.subject, "text": notification.text, "html": notification.html,
+        "message_id": message_id, "recipients": [one_line(r) for r in notification.to],
+        "subject": one_line(notification.subject), "text": notification.text, "html": notification.html,
         "next_attempt_at": now, "created_at": now}])
     return message_id
 

@@ -67,11 +67,12 @@ class SmtpNotifier:
     def send(self, notification: Notification) -> None:
         message = EmailMessage()
         message["From"] = self._sender
-        message["To"] = ", ".join(notification.to)
-        message["Subject"] = notification.subject
+        # Header values on one line whatever the caller gave (a reason with a line break).
+        message["To"] = ", ".join(" ".join(to.split()) for to in notification.to)
+        message["Subject"] = " ".join(notification.subject.split())
         message["Date"] = formatdate(localtime=False)
         for name, value in notification.headers.items():
-            message[name] = value
+            message[name] = " ".join(value.split())
         message.set_content(notification.text)
         if notification.html:
             message.add_alternative(notification.html, subtype="html")

@@ -106,7 +106,13 @@ def decide(task_id: int) -> tuple[str, int] | Response:
     if decision not in DECISIONS:
         return _form(task, account, problems=("Choose Approve, Reject or Postpone.",),
                      status=400)
+    named = request.form.getlist("card")
     ticked = list(dict.fromkeys(request.form.getlist("card", type=int)))
+    if len(ticked) != len(dict.fromkeys(named)):
+        # `card=abc` must not fall back to "every undecided card"
+        bad = [c for c in named if not c.strip().lstrip("-").isdigit()]
+        return _form(task, account, problems=(f"Card {bad[0] if bad else named[0]!r} is not a "
+                                              "card number; tick the cards shown.",), status=400)
     try:
         decided = engine().decide(task_id, actor=account.username, decision=decision,
                                   items=ticked or None, reason=request.form.get("reason"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, abort, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -26,6 +26,10 @@ from .extension import console
 
 #: a request body before login is a login form: a few hundred bytes
 ANONYMOUS_MAX_BYTES = 64 * 1024
+#: the largest BIGINT: no id, version or page number is larger
+MAX_NUMBER = 2**63 - 1
+#: the fields that carry numbers (ids, versions, pages)
+NUMBERS = frozenset({"page", "number", "version", "card", "shown", "from", "to"})
 
 # Pages load nothing from elsewhere. Mermaid writes <style> into its SVGs, hence the inline
 # styles; scripts are only our files and the vendored mermaid.
@@ -41,15 +45,35 @@ HEADERS = {
 
 
 def _limit_and_check() -> None:
-    """Before a console request: bound the body, then refuse a form without its token."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    limit = console().settings.max_request_bytes
-    if current_account() is None:
-        limit = min(limit, ANONYMOUS_MAX_BYTES)
-    request.max_content_length = limit
-    request.max_form_memory_size = limit
+    """Before a console request: bound the body, refuse junk, refuse a form without token."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        limit = console().settings.max_request_bytes
+        if current_account() is None:
+            limit = min(limit, ANONYMOUS_MAX_BYTES)
+        request.max_content_length = limit
+        request.max_form_memory_size = limit
+    _check_values()
     csrf.check()
+
+
+def _check_values() -> None:
+    """400 for what no field accepts, before it reaches the database as a 500.
+
+    NUL characters (PostgreSQL's text refuses them) and numbers past a BIGINT in the
+    fields that hold ids, versions and page numbers; an id in the path that large is 404.
+    """
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and value > MAX_NUMBER:
+            abort(404, description=f"There is nothing numbered {value}.")
+    for values in (request.args, request.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400, description=f"The field {key.replace(chr(0), '')!r} contains a NUL "
+                                       "character, which no field accepts; remove it.")
+            if key in NUMBERS and value.strip().lstrip("-").isdigit() \
+                    and abs(int(value)) > MAX_NUMBER:
+                abort(400, description=f"The field {key!r} holds {value[:30]}..., larger than "
+                                       "any id or page number; use a number shown on the page.")
 
 
 def headers(response: Response) -> Response:
