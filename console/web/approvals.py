@@ -17,6 +17,7 @@ from idmflow.engine import (Account, Conflict, DirectoryUser, InputError,
 
 from .access import account_or_403, require_role
 from .extension import engine
+from .need_to_know import check_task
 from .notices import flash
 from .runs import problems_of
 from .step_page import CARDS_PER_PAGE, CardPage
@@ -90,7 +91,9 @@ def _form(task: TaskView, account: Account, *, problems: tuple[str, ...] = (),
 @approvals.get("/<int:task_id>")
 def task_form(task_id: int) -> tuple[str, int]:
     """The Card approval form: the request, its cards and the requester."""
-    return _form(engine().task(task_id), account_or_403())
+    task, account = engine().task(task_id), account_or_403()
+    check_task(account, task)
+    return _form(task, account)
 
 
 @approvals.post("/<int:task_id>")

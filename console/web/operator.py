@@ -22,6 +22,7 @@ from idmflow.engine import (Account, Conflict, InputError, InstanceView, NotAllo
 
 from .access import account_or_403, require_role
 from .extension import console, engine
+from .need_to_know import check_instance
 from .notices import flash
 from .runs import problems_of
 from .selectors import selector_for
@@ -88,6 +89,7 @@ def instance(instance_id: int) -> tuple[str, int] | str:
     """The instance's current step; the progress page while its Next runs."""
     account = account_or_403()
     view = engine().instance(instance_id)
+    check_instance(account, view)
     run = console().runs.get(instance_id)
     if run is not None and not run.finished.is_set():
         return render_template("idmflow/operator/progress.html", instance=view, run=run,
@@ -170,6 +172,7 @@ def fire(instance_id: int, trigger: str) -> Response:
 @operator.get("/instances/<int:instance_id>/progress.json")
 def progress(instance_id: int) -> Response:
     """How far the background step is; `finished` when none runs here (any more)."""
+    check_instance(account_or_403(), engine().instance(instance_id))
     run = console().runs.get(instance_id)
     if run is None:
         return jsonify({"instance": instance_id, "finished": True, "done": 0, "total": 0})
