@@ -7,6 +7,7 @@ at import time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,11 +38,23 @@ def safe_url(url: str) -> str:
         return url.split("@")[-1] if "@" in url else url
 
 
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600), as SQLite would make it
+    0644 under the usual umask; its -wal and -shm files take the same mode from it."""
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # there already, or its folder is missing (SQLite then says so itself)
+
+
 def connect(url: str | None = None, **kwargs: Any) -> Engine:
     """A SQLAlchemy engine for `url`, with SQLite set up for concurrent use."""
     url = database_url(url)
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
+    _create_private(make_url(url).database)
     engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")
