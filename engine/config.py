@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -35,6 +35,11 @@ PROXIES = "IDMFLOW_PROXIES"
 IDENTITY_HEADER = "IDMFLOW_IDENTITY_HEADER"
 MAX_REQUEST = "IDMFLOW_MAX_REQUEST_BYTES"
 OPERATORS_SEE_ALL = "IDMFLOW_OPERATORS_SEE_ALL"
+OIDC_ISSUER = "IDMFLOW_OIDC_ISSUER"
+OIDC_CLIENT_ID = "IDMFLOW_OIDC_CLIENT_ID"
+OIDC_CLIENT_SECRET = "IDMFLOW_OIDC_CLIENT_SECRET"
+OIDC_ROLES_CLAIM = "IDMFLOW_OIDC_ROLES_CLAIM"
+OIDC_USERNAME_CLAIM = "IDMFLOW_OIDC_USERNAME_CLAIM"
 
 _YES = ("1", "true", "yes")
 _NO = ("0", "false", "no")
@@ -61,6 +66,21 @@ class Settings:
     max_request_bytes: int = 10 * 1024 * 1024
     #: every operator sees every batch (else each sees their own; the role supervisor all)
     operators_see_all: bool = False
+    #: single sign-on with OpenID Connect (off while `oidc` is None)
+    oidc: Oidc | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Oidc:
+    """An OpenID provider the console logs people in with (authorization code + PKCE)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    #: the ID token claim listing the person's console roles
+    roles_claim: str = "roles"
+    #: the ID token claim that is the console account name
+    username_claim: str = "preferred_username"
 
 
 def _bad(name: str, value: str, allowed: str) -> IdmflowError:
@@ -209,4 +229,21 @@ def _console(get: Callable[[str], str | None]) -> dict[str, Any]:
         found["max_request_bytes"] = _whole(MAX_REQUEST, value, 1024, 1 << 30, "bytes")
     if (value := get(OPERATORS_SEE_ALL)) is not None:
         found["operators_see_all"] = _flag(OPERATORS_SEE_ALL, value)
+    if (value := get(OIDC_ISSUER)) is not None:
+        found["oidc"] = _oidc(value, get)
     return found
+
+
+def _oidc(issuer: str, get: Callable[[str], str | None]) -> Oidc:
+    parts = urlsplit(issuer)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise _bad(OIDC_ISSUER, issuer, "use the provider's https:// issuer URL (plain http "
+                   "only on 127.0.0.1, for tests)")
+    client_id, secret = get(OIDC_CLIENT_ID), get(OIDC_CLIENT_SECRET)
+    if not client_id or not secret:
+        missing = OIDC_CLIENT_ID if not client_id else OIDC_CLIENT_SECRET
+        raise _bad(OIDC_ISSUER, issuer, f"single sign-on needs {missing} too")
+    return Oidc(issuer.rstrip("/"), client_id, secret,
+                roles_claim=get(OIDC_ROLES_CLAIM) or "roles",
+                username_claim=get(OIDC_USERNAME_CLAIM) or "preferred_username")

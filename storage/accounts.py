@@ -181,3 +181,26 @@ def create_account(conn: Connection, username: str, *, email: str, password: str
     roles = sorted(set(roles))
     if roles:
         conn.execute(insert(account_roles), [{"account_id": account_id, "role": r} for r in roles])
+
+
+def provision_external(conn: Connection, username: str, *, email: str, roles: Iterable[str],
+                       now: dt.datetime) -> bool:
+    """Create or update an account that logs in through single sign-on (no password).
+
+    Its roles are the provider's at each login; a changed set ends its other sessions.
+    Returns False, changing nothing, when a local account (one with a password) has the
+    name: single sign-on never takes over a local account.
+    """
+    row = conn.execute(select(accounts.c.id, accounts.c.password_hash, accounts.c.disabled_at)
+                       .where(accounts.c.username == username)).first()
+    if row is None:
+        create_account(conn, username, email=email, password=None, roles=roles, now=now)
+        return True
+    if row.password_hash is not None or row.disabled_at is not None:
+        return False
+    conn.execute(update(accounts).where(accounts.c.id == row.id).values(email=email))
+    held = set(conn.execute(select(account_roles.c.role)
+                            .where(account_roles.c.account_id == row.id)).scalars())
+    if held != set(roles):
+        set_roles(conn, username, roles)
+    return True

@@ -16,7 +16,7 @@ import idmflow.engine as idm
 from idmflow.engine.config import Settings, from_environment
 
 from . import outbox, script_editor, script_history  # noqa: F401  (their routes join `admin`)
-from . import accounts_page, my_sessions  # noqa: F401  (their routes join `admin`, `auth`)
+from . import accounts_page, my_sessions, oidc  # noqa: F401  (routes of `admin`, `auth`)
 from .admin import admin
 from .approvals import approvals
 from .assets import assets

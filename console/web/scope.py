@@ -97,7 +97,8 @@ def _after(response: Response) -> Response:
 
 def _template_globals() -> dict[str, Any]:
     return {**navigation.layout_context(), "csrf_token": csrf.csrf_token,
-            "notices": notices.notices, "needs_password": needs_password}
+            "notices": notices.notices, "needs_password": needs_password,
+            "sso": console().settings.oidc is not None}
 
 
 def scope(bp: Blueprint) -> None:
