@@ -63,6 +63,14 @@ def _failed(username: str, now: dt.datetime) -> None:
         audit("login_lock", username, minutes=int(throttle.WINDOW.total_seconds() // 60))
 
 
+def _purge(now: dt.datetime) -> None:
+    """Forget expired sessions and old failures (a login is rare enough to pay for it)."""
+    settings = console().settings
+    console().sessions.purge(now=now, idle=dt.timedelta(minutes=settings.session_idle_minutes),
+                             lifetime=dt.timedelta(hours=settings.session_lifetime_hours))
+    console().failures.purge(now - 4 * throttle.WINDOW)
+
+
 @auth.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int] | str:
     """The login form; on success, the page asked for (`next`) or the role's first page."""
@@ -83,6 +91,7 @@ def login() -> Response | tuple[str, int] | str:
         return render_template("idmflow/login.html", next=target, username=username,
                                problem=WRONG), 401
     console().failures.clear(username)
+    _purge(now)
     log_in(account)
     audit("login", account.username)
     return redirect(target or url_for("auth.index"))

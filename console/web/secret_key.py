@@ -21,7 +21,6 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from idmflow.engine.config import SECRET_KEY as ENV_VAR
 from idmflow.engine.config import from_environment
 from idmflow.engine.errors import IdmflowError
 

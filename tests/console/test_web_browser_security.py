@@ -23,11 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"],
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
 def engine_(console_url: str, clock: FixedClock) -> Iterator[idm.Engine]:
     """The served engine, on a clock the test moves."""
     engine = idm.open(console_url, clock=clock)

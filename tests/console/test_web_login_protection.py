@@ -7,36 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
-import pytest
 from click.testing import CliRunner
 from flask import Flask
 
 import idmflow.engine as idm
 from idmflow.console import accounts as changes
 from idmflow.console.cli import main
-from idmflow.console.web import create_app
 
 from ..conftest import FixedClock
 from .conftest import Client, text_of
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def timed_engine(console_url: str, clock: FixedClock) -> Iterator[idm.Engine]:
-    engine = idm.open(console_url, clock=clock)
-    yield engine
-    engine.close()
-
-
-@pytest.fixture
-def timed_app(timed_engine: idm.Engine) -> Flask:
-    return create_app(timed_engine, testing=True)
 
 
 def attempt(app: Flask, username: str, password: str, address: str = "192.0.2.7") -> Client:

@@ -6,7 +6,6 @@ restores, "My sessions" with "Log out everywhere else" (Flask test client, both 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -24,23 +23,6 @@ from .conftest import Client, add_account, text_of
 
 COOKIE = "idmflow_session"
 SCRIPT = "CardsScriptOptions"
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def timed_engine(console_url: str, clock: FixedClock) -> Iterator[idm.Engine]:
-    engine = idm.open(console_url, clock=clock)
-    yield engine
-    engine.close()
-
-
-@pytest.fixture
-def timed_app(timed_engine: idm.Engine) -> Flask:
-    return create_app(timed_engine, testing=True)
 
 
 def cookie_of(client: Client) -> str:
@@ -227,3 +209,16 @@ def test_changing_ones_password_checks_the_policy_and_ends_other_sessions(app: F
     assert here.get("/operator/batch-orders").status_code == 200
     assert there.get("/operator/batch-orders").status_code == 302
     assert Client(app.test_client()).login("operator", "staple battery horse").status_code == 302
+
+
+def test_a_login_forgets_expired_sessions_of_everyone(timed_app: Flask, console_url: str,
+                                                      clock: FixedClock) -> None:
+    for name in ("operator", "approver"):
+        Client(timed_app.test_client()).login(name)
+    clock.time += dt.timedelta(hours=13)
+    Client(timed_app.test_client()).login("admin")
+    db = connect(console_url)
+    with db.connect() as conn:
+        left = list(conn.execute(select(console_sessions.c.username)).scalars())
+    db.dispose()
+    assert left == ["admin"]

@@ -11,7 +11,6 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
 
 import idmflow.engine as idm
 from idmflow.console.cli import main
