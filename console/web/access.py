@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request, url_for
@@ -160,25 +161,23 @@ def confirm_password(account: Account, password: str) -> bool:
     return True
 
 
+def cookie_options() -> dict[str, Any]:
+    """How every cookie of the console is set: HttpOnly, SameSite=Lax, Secure over HTTPS
+    (or always, with `IDMFLOW_SECURE_COOKIES`), and only for the console's own path."""
+    return {"httponly": True, "samesite": "Lax", "path": console().url_prefix or "/",
+            "secure": bool(console().settings.secure_cookies) or request.is_secure}
+
+
 def write_cookie(response: Response) -> None:
     """After a console request: set or delete the session cookie as this request decided."""
     token = g.get("idmflow_cookie")
     if token is None:
         return
-    settings = console().settings
-    secure = bool(settings.secure_cookies) or request.is_secure
     if token:
-        response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", secure=secure,
-                            max_age=settings.session_lifetime_hours * 3600,
-                            path=_cookie_path())
+        response.set_cookie(COOKIE, token, max_age=console().settings.session_lifetime_hours
+                            * 3600, **cookie_options())
     else:
-        response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=secure,
-                               path=_cookie_path())
-
-
-def _cookie_path() -> str:
-    """The console's own path under the host (its url_prefix), so the cookie stays ours."""
-    return console().url_prefix or "/"
+        response.delete_cookie(COOKIE, **cookie_options())
 
 
 def require_role(*roles: str) -> Callable[[], Response | None]:

@@ -14,6 +14,8 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
+from .access import cookie_options
+
 COOKIE = "idmflow_notices"
 _MAX = 5
 
@@ -49,7 +51,6 @@ def save(response: Response) -> None:
     """After a console request: keep new notices for the next page, drop shown ones."""
     pending = g.get("idmflow_notices")
     if pending:
-        response.set_cookie(COOKIE, _serializer().dumps(pending[-_MAX:]), httponly=True,
-                            samesite="Lax", secure=request.is_secure)
+        response.set_cookie(COOKIE, _serializer().dumps(pending[-_MAX:]), **cookie_options())
     elif g.get("idmflow_shown"):
-        response.delete_cookie(COOKIE)
+        response.delete_cookie(COOKIE, **cookie_options())

@@ -33,7 +33,7 @@ from idmflow.storage.database import write_transaction
 
 from ..accounts import ROLES
 from ..passwords import check_username
-from .access import log_in, safe_next
+from .access import cookie_options, log_in, safe_next
 from .auth import audit, auth
 from .extension import console, engine
 
@@ -101,8 +101,7 @@ def oidc_login() -> Response:
         "code_challenge_method": "S256"})
     response = redirect(f"{_metadata(oidc)['authorization_endpoint']}?{query}")
     response.set_cookie(COOKIE, _serializer().dumps(waiting), max_age=WAIT_SECONDS,
-                        httponly=True, samesite="Lax", secure=request.is_secure,
-                        path=console().url_prefix or "/")
+                        **cookie_options())
     return response
 
 
@@ -168,5 +167,5 @@ def oidc_callback() -> Response:
     log_in(account)
     audit("login", username, via="oidc", issuer=oidc.issuer)
     response = redirect(waiting.get("next") or url_for("auth.index"))
-    response.delete_cookie(COOKIE, path=console().url_prefix or "/")
+    response.delete_cookie(COOKIE, **cookie_options())
     return response

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from idmflow.engine import IdmflowError
 
 from . import csrf, errors, navigation, notices
-from .access import current_account, needs_password, write_cookie
+from .access import cookie_options, current_account, needs_password, write_cookie
 from .extension import console
 
 #: a request body before login is a login form: a few hundred bytes
@@ -88,8 +88,7 @@ def _after(response: Response) -> Response:
     notices.save(response)
     new_nonce = g.get("idmflow_new_csrf_cookie")
     if new_nonce:
-        response.set_cookie(csrf.COOKIE, new_nonce, httponly=True, samesite="Lax",
-                            secure=request.is_secure, path=console().url_prefix or "/")
+        response.set_cookie(csrf.COOKIE, new_nonce, **cookie_options())
     # Pages of a logged-in person must not stay in a shared browser's cache or a proxy's.
     response.headers["Cache-Control"] = "no-store"
     return headers(response)

@@ -70,8 +70,12 @@ def test_console_login_and_logout_leave_the_hosts_session_alone(host: Flask) -> 
     client = Client(host.test_client())
     client.get("/host/login-as/alice")
     page = client.get("/idm/login")
-    client.http.post("/idm/login", data={"username": "operator", "password": "operator-pw-1",
-                                         "csrf_token": token_of(page)})
+    login = client.http.post("/idm/login", data={"username": "operator",
+                                                 "password": "operator-pw-1",
+                                                 "csrf_token": token_of(page)})
+    cookies = login.headers.getlist("Set-Cookie")
+    assert any(c.startswith("idmflow_session=") and "Path=/idm" in c for c in cookies)
+    assert not any(c.startswith("session=") for c in cookies)  # the host's cookie: untouched
     batch = client.get("/idm/operator/batch-orders")
     assert batch.status_code == 200
     client.http.post("/idm/logout", data={"csrf_token": token_of(batch)})

@@ -222,3 +222,16 @@ def test_a_login_forgets_expired_sessions_of_everyone(timed_app: Flask, console_
         left = list(conn.execute(select(console_sessions.c.username)).scalars())
     db.dispose()
     assert left == ["admin"]
+
+
+def test_changing_an_account_needs_the_admins_password_when_it_was_entered_long_ago(
+        timed_app: Flask, timed_engine: idm.Engine, clock: FixedClock) -> None:
+    admin = Client(timed_app.test_client())
+    admin.login("admin")
+    clock.time += dt.timedelta(minutes=6)
+    assert 'name="password"' in text_of(admin.get("/admin/accounts"))
+    refused = admin.post("/admin/accounts/operator2/disable", data={"password": "wrong"})
+    assert refused.status_code == 400 and "Enter your password" in text_of(refused)
+    assert timed_engine.accounts.get("operator2") is not None
+    done = admin.post("/admin/accounts/operator2/disable", data={"password": "admin-pw-1"})
+    assert done.status_code == 302 and timed_engine.accounts.get("operator2") is None
