@@ -145,3 +145,15 @@ def test_the_admins_accounts_page(as_admin: Client, app: Flask, web_engine: idm.
         client.login(who)
         assert client.get("/admin/accounts").status_code == 403
         assert client.post("/admin/accounts/operator2/enable").status_code == 403
+
+
+def test_audit_lists_the_security_events(run, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    Client(app.test_client()).login("operator", "wrong password")
+    Client(app.test_client()).login("operator")
+    run("accounts", "unlock", "operator")
+    doc = json.loads(run("audit", "--accounts", "--json").stdout)
+    assert [e["trigger"] for e in doc["events"]] == ["login_failed", "login", "unlock"]
+    assert doc["events"][0]["data"]["client"] == "127.0.0.1"
+    people = run("audit", "--accounts").stdout.splitlines()
+    assert people[0].split() == ["ID", "AT", "ACTOR", "ACCOUNT", "TRIGGER", "CLIENT"]
+    assert "login_failed  127.0.0.1" in people[1]
