@@ -26,8 +26,8 @@ from .notices import flash
 
 _LINE = re.compile(r"^line (\d+):")
 _ACTIONS = ("validate", "preview", "save")
-REAUTH = ("Enter your password to save (it was last entered more than a few minutes ago); "
-          "nothing was saved.")
+REAUTH = ("Enter your password to save (it was last entered more than a few minutes ago; "
+          "with single sign-on, log in again first); nothing was saved.")
 
 
 @dataclass(frozen=True, slots=True)
