@@ -11,8 +11,9 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, Row, delete, func, insert, or_, select, update
 
 from .accounts import end_sessions
 from .database import write_transaction
@@ -42,10 +43,9 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _row(r: object) -> SessionRow:
-    return SessionRow(r.id_hash, r.username, _aware(r.created_at),  # type: ignore[attr-defined]
-                      _aware(r.last_seen_at), _aware(r.authenticated_at),  # type: ignore[attr-defined]
-                      r.client, r.user_agent)  # type: ignore[attr-defined]
+def _row(r: Row[Any]) -> SessionRow:
+    return SessionRow(r.id_hash, r.username, _aware(r.created_at), _aware(r.last_seen_at),
+                      _aware(r.authenticated_at), r.client, r.user_agent)
 
 
 class SessionStore:

@@ -59,7 +59,7 @@ def _session() -> SessionRow | None:
         if token and found is None:
             g.idmflow_cookie = ""  # expired or ended: the browser forgets it
         g.idmflow_session = found
-    session: SessionRow | None = found  # type: ignore[assignment]
+    session: SessionRow | None = found
     return session
 
 
@@ -90,7 +90,7 @@ def current_account() -> Account | None:
                 console().sessions.end(request.cookies.get(COOKIE, ""))
                 g.idmflow_cookie = ""
         g.idmflow_account = found
-    account: Account | None = found  # type: ignore[assignment]
+    account: Account | None = found
     return account
 
 

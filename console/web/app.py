@@ -80,7 +80,7 @@ def install(app: Flask, engine: idm.Engine, *, url_prefix: str = "",
            url_prefix=url_prefix)
     host_csrf = app.extensions.get("csrf")
     for bp in BLUEPRINTS:
-        if hasattr(host_csrf, "exempt"):
+        if host_csrf is not None and hasattr(host_csrf, "exempt"):
             # The host's Flask-WTF would refuse our tokens; our own check (scope.py) holds.
             host_csrf.exempt(bp)
         app.register_blueprint(bp, url_prefix=url_prefix + (bp.url_prefix or "") or None)

@@ -88,8 +88,8 @@ def _callback_url() -> str:
 @auth.get("/login/sso")
 def oidc_login() -> Response:
     """Send the browser to the provider, remembering what its answer must match."""
-    from authlib.common.security import generate_token
-    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+    from authlib.common.security import generate_token  # type: ignore[import-untyped]
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
     oidc = _config()
     waiting = {"state": generate_token(32), "nonce": generate_token(32),
