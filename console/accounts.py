@@ -1,8 +1,10 @@
 """What an administrator changes about console accounts, from the CLI or the Accounts page.
 
 One function per change, each checked (policy, names, roles), written in one transaction
-that also ends the account's sessions where the change calls for it (storage does that),
-and recorded as an audit event with who did it and from where. Only the default accounts
+that also ends the account's sessions where the change calls for it (storage does that)
+and mails the account's owner about a new password, new roles or a disabling (through the
+outbox, in the same transaction), and recorded as an audit event with who did it and from
+where. Only the default accounts
 table can be changed here; a host's own accounts are the host's to manage.
 """
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from sqlalchemy import Connection
 
 from idmflow.engine import Engine, InputError, NotAllowed
 from idmflow.storage import accounts as rows
@@ -45,6 +49,31 @@ def check_roles(roles: Iterable[str]) -> list[str]:
     return wanted
 
 
+#: what the account's owner is told, by change (ASVS 2.2.3: notify after changes to
+#: authentication details, so a takeover does not go unseen)
+_TOLD = {"password_change": "the password was changed",
+         "roles_change": "the roles were changed",
+         "account_disable": "the account was disabled"}
+
+
+def _tell(conn: Connection, engine: Engine, row: rows.AccountRow, trigger: str, *,
+          actor: str, client: str | None) -> None:
+    """Mail the account's owner about a change to it, in the change's transaction."""
+    from idmflow.engine import Notification
+    from idmflow.engine.mail import enqueue
+
+    if not row.email or "@" not in row.email:
+        return
+    what = _TOLD[trigger]
+    by = "you" if actor == row.username else actor
+    text = (f"Console account {row.username}: {what} by {by}"
+            f"{f' from {client}' if client else ''} at "
+            f"{engine.clock.now():%Y-%m-%d %H:%M} UTC.\n\n"
+            "If that was not you or an administrator you know of, tell an administrator now.")
+    enqueue(conn, Notification(to=(row.email,), subject=f"idmflow account {row.username}: "
+                               f"{what}", text=text), engine.clock.now())
+
+
 def _audit(engine: Engine, trigger: str, username: str, *, actor: str, client: str | None,
            data: dict[str, object] | None = None) -> None:
     record_account_event(engine.db, at=engine.clock.now(), actor=actor, trigger=trigger,
@@ -74,20 +103,23 @@ def create(engine: Engine, username: str, *, email: str, password: str, roles: I
 def change_password(engine: Engine, username: str, password: str, *, actor: str,
                     client: str | None = None, keep_session: str | None = None) -> None:
     """A new password; every session of the account ends (but `keep_session`'s hash)."""
-    _known(engine, username)
+    row = _known(engine, username)
     check_password(username, password)
     with write_transaction(engine.db) as conn:
         rows.set_password(conn, username, password, keep_session=keep_session)
+        _tell(conn, engine, row, "password_change", actor=actor, client=client)
     _audit(engine, "password_change", username, actor=actor, client=client)
 
 
 def change_roles(engine: Engine, username: str, roles: Iterable[str], *, actor: str,
                  client: str | None = None) -> list[str]:
     """Replace the account's roles; its sessions end."""
-    before = _known(engine, username).roles
+    row = _known(engine, username)
+    before = row.roles
     wanted = check_roles(roles)
     with write_transaction(engine.db) as conn:
         rows.set_roles(conn, username, wanted)
+        _tell(conn, engine, row, "roles_change", actor=actor, client=client)
     _audit(engine, "roles_change", username, actor=actor, client=client,
            data={"before": list(before), "after": wanted})
     return wanted
@@ -97,9 +129,10 @@ def disable(engine: Engine, username: str, *, actor: str, client: str | None = N
     """The account may no longer log in or act; its sessions end."""
     if actor == username:
         raise NotAllowed("you cannot disable your own account; ask another admin")
-    _known(engine, username)
+    row = _known(engine, username)
     with write_transaction(engine.db) as conn:
         rows.set_disabled(conn, username, engine.clock.now())
+        _tell(conn, engine, row, "account_disable", actor=actor, client=client)
     _audit(engine, "account_disable", username, actor=actor, client=client)
 
 

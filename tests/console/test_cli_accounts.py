@@ -157,3 +157,18 @@ def test_audit_lists_the_security_events(run, app: Flask) -> None:  # type: igno
     people = run("audit", "--accounts").stdout.splitlines()
     assert people[0].split() == ["ID", "AT", "ACTOR", "ACCOUNT", "TRIGGER", "CLIENT"]
     assert "login_failed  127.0.0.1" in people[1]
+
+
+def test_the_owner_is_mailed_about_changes_to_their_account(run, web_engine: idm.Engine  # type: ignore[no-untyped-def]
+                                                            ) -> None:
+    run("accounts", "passwd", "operator2", "--as", "admin")
+    run("accounts", "roles", "operator2", "--role", "approver")
+    run("accounts", "unlock", "operator2")  # no mail: nothing about the account changed
+    run("accounts", "disable", "operator2")
+    mails, total = web_engine.outbox()
+    assert total == 3 and all(m.recipients == ["operator2@example.org"] for m in mails)
+    assert [m.subject for m in reversed(mails)] == [
+        "idmflow account operator2: the password was changed",
+        "idmflow account operator2: the roles were changed",
+        "idmflow account operator2: the account was disabled"]
+    assert "by admin from cli" in mails[-1].text and "tell an administrator" in mails[-1].text
