@@ -12,7 +12,8 @@ from idmflow.engine import IdmflowError, InputError
 from idmflow.storage.sessions import token_hash
 
 from .. import accounts as changes
-from .access import ROLES, account_or_403, client_address, require_role, session_token
+from .access import (ROLES, account_or_403, client_address, confirm_password, needs_password,
+                     require_role, session_token)
 from .auth import audit, auth
 from .extension import console, engine
 from .notices import flash
@@ -36,12 +37,15 @@ def my_sessions() -> Response | tuple[str, int]:
 
 
 @auth.post("/sessions/others")
-def end_other_sessions() -> Response:
+def end_other_sessions() -> Response | tuple[str, int]:
     """Log out everywhere else: every session of the account but this one ends."""
     refused = _guard()
     if refused is not None:
         return refused
     account = account_or_403()
+    if needs_password() and not confirm_password(account, request.form.get("password", "")):
+        return _page(("Enter your password to log out everywhere else (it was last "
+                      "entered more than a few minutes ago).",), 400)
     ended = console().sessions.end_all(account.username, keep=session_token())
     audit("logout_others", account.username, sessions=ended)
     flash(f"Logged out everywhere else ({ended} other session{'s' if ended != 1 else ''}).")

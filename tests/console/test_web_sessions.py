@@ -235,3 +235,17 @@ def test_changing_an_account_needs_the_admins_password_when_it_was_entered_long_
     assert timed_engine.accounts.get("operator2") is not None
     done = admin.post("/admin/accounts/operator2/disable", data={"password": "admin-pw-1"})
     assert done.status_code == 302 and timed_engine.accounts.get("operator2") is None
+
+
+def test_log_out_everywhere_else_asks_the_password_when_it_is_old(
+        timed_app: Flask, clock: FixedClock) -> None:
+    here, there = Client(timed_app.test_client()), Client(timed_app.test_client())
+    there.login("approver")
+    here.login("approver")
+    clock.time += dt.timedelta(minutes=6)
+    assert 'name="password"' in text_of(here.get("/sessions"))
+    refused = here.post("/sessions/others", data={"password": "wrong"})
+    assert refused.status_code == 400 and "Enter your password" in text_of(refused)
+    assert there.get("/approvals/").status_code == 200
+    assert here.post("/sessions/others", data={"password": "approver-pw-1"}).status_code == 302
+    assert there.get("/approvals/").status_code == 302
