@@ -1,5 +1,6 @@
 """The person's side of login protection and sessions, in Chromium: the locked-out
-message, the idle timeout, and "Log out everywhere else" (marker `browser`, SQLite)."""
+message, 25 wrong passwords throttled, the idle timeout, "Log out everywhere else", and a
+copied cookie that logout revokes (marker `browser`, SQLite)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,35 @@ def test_log_out_everywhere_else(page: Page, base: str, browser: Browser) -> Non
         assert page.get_by_text("Logged in as approver").is_visible()
     finally:
         other.close()
+
+
+def test_25_wrong_passwords_in_the_browser_are_throttled(page: Page, base: str,  # noqa: F811
+                                                         engine_: idm.Engine) -> None:
+    page.goto(base + "/")
+    answers = []
+    for _ in range(25):
+        page.get_by_label("Username").fill("admin")
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Log in").click()
+        answers.append(page.get_by_role("alert").inner_text())
+    assert answers[:4] == ["Wrong username or password."] * 4
+    assert answers[-1].startswith("Too many attempts; try again in")
+    checked = [e for e in engine_.history(subject_kind="account") if e.trigger == "login_failed"]
+    assert len(checked) < 10  # the rest were refused without checking a password
+
+
+def test_logout_revokes_a_copied_session_cookie(page: Page, base: str,  # noqa: F811
+                                                browser: Browser) -> None:
+    log_in(page, base, "operator")
+    copy = browser.new_context()
+    try:
+        copy.add_cookies(page.context.cookies())
+        stolen = copy.new_page()
+        stolen.goto(base + "/operator/batch-orders")
+        assert stolen.get_by_text("Logged in as operator").is_visible()
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_text("You are logged out.").wait_for()
+        stolen.reload()
+        assert stolen.get_by_label("Username").is_visible()
+    finally:
+        copy.close()
