@@ -94,11 +94,15 @@ def oidc_login() -> Response:
     oidc = _config()
     waiting = {"state": generate_token(32), "nonce": generate_token(32),
                "verifier": generate_token(64), "next": safe_next(request.args.get("next"))}
-    query = urllib.parse.urlencode({
+    asked = {
         "response_type": "code", "client_id": oidc.client_id, "redirect_uri": _callback_url(),
         "scope": "openid profile email", "state": waiting["state"], "nonce": waiting["nonce"],
         "code_challenge": create_s256_code_challenge(waiting["verifier"]),
-        "code_challenge_method": "S256"})
+        "code_challenge_method": "S256"}
+    if request.args.get("reauth"):
+        # confirming a sensitive action: the provider must ask again, not reuse its session
+        asked.update(prompt="login", max_age="0")
+    query = urllib.parse.urlencode(asked)
     response = redirect(f"{_metadata(oidc)['authorization_endpoint']}?{query}")
     response.set_cookie(COOKIE, _serializer().dumps(waiting), max_age=WAIT_SECONDS,
                         **cookie_options())

@@ -150,3 +150,13 @@ def _run(server: object) -> None:
         server.run()  # type: ignore[attr-defined]
     except OSError:  # closing the socket under its loop is how it stops
         pass
+
+
+def test_confirming_with_single_sign_on_asks_the_provider_again(sso_app: Flask) -> None:
+    client = Client(sso_app.test_client())
+    plain = parse_qs(urlsplit(client.get("/login/sso").location).query)
+    again = parse_qs(urlsplit(client.get("/login/sso?reauth=1&next=/admin/scripts").location)
+                     .query)
+    assert "prompt" not in plain
+    assert again["prompt"] == ["login"] and again["max_age"] == ["0"]
+    assert again["code_challenge_method"] == ["S256"] and len(again["nonce"][0]) >= 32
