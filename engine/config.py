@@ -10,8 +10,9 @@ The console's session key is read here too (`secret_key`), though only the conso
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -28,6 +29,18 @@ FAILURE_RATE = "IDMFLOW_PRODUCTION_FAILURE_RATE"
 SEED = "IDMFLOW_PRODUCTION_SEED"
 SECRET_KEY = "IDMFLOW_SECRET_KEY"
 METRICS_TOKEN = "IDMFLOW_METRICS_TOKEN"
+SECURE_COOKIES = "IDMFLOW_SECURE_COOKIES"
+SESSION_IDLE = "IDMFLOW_SESSION_IDLE_MINUTES"
+SESSION_LIFETIME = "IDMFLOW_SESSION_LIFETIME_HOURS"
+PROXIES = "IDMFLOW_PROXIES"
+IDENTITY_HEADER = "IDMFLOW_IDENTITY_HEADER"
+MAX_REQUEST = "IDMFLOW_MAX_REQUEST_BYTES"
+OPERATORS_SEE_ALL = "IDMFLOW_OPERATORS_SEE_ALL"
+OIDC_ISSUER = "IDMFLOW_OIDC_ISSUER"
+OIDC_CLIENT_ID = "IDMFLOW_OIDC_CLIENT_ID"
+OIDC_CLIENT_SECRET = "IDMFLOW_OIDC_CLIENT_SECRET"
+OIDC_ROLES_CLAIM = "IDMFLOW_OIDC_ROLES_CLAIM"
+OIDC_USERNAME_CLAIM = "IDMFLOW_OIDC_USERNAME_CLAIM"
 
 _YES = ("1", "true", "yes")
 _NO = ("0", "false", "no")
@@ -47,6 +60,32 @@ class Settings:
     secret_key: str | None
     #: the bearer token `/metrics` asks for; unset: no metrics
     metrics_token: str | None = None
+    #: the console's cookies carry `Secure`: True always, None only over HTTPS
+    secure_cookies: bool | None = None
+    session_idle_minutes: int = 30
+    session_lifetime_hours: int = 12
+    #: addresses of reverse proxies whose X-Forwarded-* (and identity header) are believed
+    proxies: tuple[str, ...] = ()
+    #: a header naming the logged-in account, set by one of `proxies` (off when None)
+    identity_header: str | None = None
+    max_request_bytes: int = 10 * 1024 * 1024
+    #: every operator sees every batch (else each sees their own; the role supervisor all)
+    operators_see_all: bool = False
+    #: single sign-on with OpenID Connect (off while `oidc` is None)
+    oidc: Oidc | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Oidc:
+    """An OpenID provider the console logs people in with (authorization code + PKCE)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    #: the ID token claim listing the person's console roles
+    roles_claim: str = "roles"
+    #: the ID token claim that is the console account name
+    username_claim: str = "preferred_username"
 
 
 def _bad(name: str, value: str, allowed: str) -> IdmflowError:
@@ -112,6 +151,44 @@ def _seed(value: str) -> int:
         raise _bad(SEED, value, "use a whole number, e.g. 42") from None
 
 
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in _YES:
+        return True
+    if value.lower() in _NO:
+        return False
+    raise _bad(name, value, f"use one of {', '.join(_YES + _NO)}")
+
+
+def _whole(name: str, value: str, low: int, high: int, unit: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise _bad(name, value, f"use a whole number of {unit} from {low} to {high}")
+    return number
+
+
+def _proxies(value: str) -> tuple[str, ...]:
+    import ipaddress
+
+    found = []
+    for part in (p.strip() for p in value.split(",")):
+        try:
+            found.append(str(ipaddress.ip_address(part)))
+        except ValueError:
+            raise _bad(PROXIES, value, f"{part!r} is not an IP address; list the proxies' "
+                       "addresses separated by commas, e.g. 127.0.0.1,10.0.0.5") from None
+    return tuple(found)
+
+
+def _header(value: str) -> str:
+    if not value.replace("-", "").isalnum():
+        raise _bad(IDENTITY_HEADER, value, "use a header name of letters, digits and "
+                   "dashes, e.g. X-Remote-User")
+    return value
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
     """Every setting from `environ` (default: `os.environ`); an empty variable is unset.
 
@@ -135,5 +212,44 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
         mail_from=_mail_from(sender) if sender else DEFAULT_SENDER,
         production_failure_rate=_failure_rate(rate) if rate else 0.0,
         production_seed=_seed(seed) if seed else None,
-        secret_key=get(SECRET_KEY),
-        metrics_token=get(METRICS_TOKEN))
+        secret_key=get(SECRET_KEY), metrics_token=get(METRICS_TOKEN), **_console(get))
+
+
+def _console(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The web console's settings (sessions, proxies, limits), parsed."""
+    found: dict[str, Any] = {}
+    if (value := get(SECURE_COOKIES)) is not None:
+        found["secure_cookies"] = _flag(SECURE_COOKIES, value) or None
+    if (value := get(SESSION_IDLE)) is not None:
+        found["session_idle_minutes"] = _whole(SESSION_IDLE, value, 1, 24 * 60, "minutes")
+    if (value := get(SESSION_LIFETIME)) is not None:
+        found["session_lifetime_hours"] = _whole(SESSION_LIFETIME, value, 1, 30 * 24, "hours")
+    if (value := get(PROXIES)) is not None:
+        found["proxies"] = _proxies(value)
+    if (value := get(IDENTITY_HEADER)) is not None:
+        if get(PROXIES) is None:
+            raise _bad(IDENTITY_HEADER, value, f"it is believed only from the proxies in "
+                       f"{PROXIES}; set that too")
+        found["identity_header"] = _header(value)
+    if (value := get(MAX_REQUEST)) is not None:
+        found["max_request_bytes"] = _whole(MAX_REQUEST, value, 1024, 1 << 30, "bytes")
+    if (value := get(OPERATORS_SEE_ALL)) is not None:
+        found["operators_see_all"] = _flag(OPERATORS_SEE_ALL, value)
+    if (value := get(OIDC_ISSUER)) is not None:
+        found["oidc"] = _oidc(value, get)
+    return found
+
+
+def _oidc(issuer: str, get: Callable[[str], str | None]) -> Oidc:
+    parts = urlsplit(issuer)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise _bad(OIDC_ISSUER, issuer, "use the provider's https:// issuer URL (plain http "
+                   "only on 127.0.0.1, for tests)")
+    client_id, secret = get(OIDC_CLIENT_ID), get(OIDC_CLIENT_SECRET)
+    if not client_id or not secret:
+        missing = OIDC_CLIENT_ID if not client_id else OIDC_CLIENT_SECRET
+        raise _bad(OIDC_ISSUER, issuer, f"single sign-on needs {missing} too")
+    return Oidc(issuer.rstrip("/"), client_id, secret,
+                roles_claim=get(OIDC_ROLES_CLAIM) or "roles",
+                username_claim=get(OIDC_USERNAME_CLAIM) or "preferred_username")

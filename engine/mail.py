@@ -70,15 +70,20 @@ DELIVER = JobKind(KIND, _deliver, queue="mail", max_attempts=MAX_ATTEMPTS,
                   doc="Deliver one mail of the outbox through the notifier.")
 
 
+def one_line(value: str) -> str:
+    """A header value on one line: a line break in a reject reason must not break the mail."""
+    return " ".join(value.split())
+
+
 def enqueue(conn: Connection, notification: Notification, now: dt.datetime) -> str:
     """Queue one mail and its delivery in `conn`'s transaction; returns its Message-ID."""
     from idmflow.storage import jobs
 
     message_id = f"<{uuid.uuid4().hex}@idmflow>"
     mail_id = outbox.enqueue(conn, {
-        "message_id": message_id, "recipients": list(notification.to),
-        "subject": notification.subject, "text": notification.text, "html": notification.html,
-        "next_attempt_at": now, "created_at": now})
+        "message_id": message_id, "recipients": [one_line(r) for r in notification.to],
+        "subject": one_line(notification.subject), "text": notification.text,
+        "html": notification.html, "next_attempt_at": now, "created_at": now})
     jobs.enqueue(conn, kind=KIND, queue=DELIVER.queue, payload={"mail": mail_id}, now=now,
                  max_attempts=MAX_ATTEMPTS, key=f"mail:{message_id}")
     return message_id

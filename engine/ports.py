@@ -112,6 +112,15 @@ class Accounts(Protocol):
         """Every account holding `role`, ordered by username."""
         ...
 
+    def authenticate(self, username: str, password: str) -> Account | None:
+        """The account when `password` is its password, else None.
+
+        The console logs people in through this, so a host with its own accounts (LDAP,
+        its own table) plugs them in here. Answer an unknown name in about the time a wrong
+        password takes, so the login page does not tell which names exist.
+        """
+        ...
+
 
 class DeliveryUncertain(Exception):
     """Raised by a `Notifier` whose send failed after the message was handed over (the

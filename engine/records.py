@@ -51,6 +51,8 @@ class AuditRecord:
     source: str | None
     dest: str | None
     reason: str | None
+    #: facts beyond the columns, e.g. a login's account name and client address
+    data: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in asdict(self).items()}

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, literal, select
+from sqlalchemy import Connection, Engine, Row, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from .models import audit_events, entities
+from .database import write_transaction
+from .models import accounts, audit_events, entities
 
 
 def record(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
@@ -68,3 +69,22 @@ def last_moves(conn: Connection, subject_kind: str, ids: Sequence[int]) -> dict[
         audit_events.c.subject_kind == subject_kind, audit_events.c.subject_id.in_(list(ids)))
         .order_by(audit_events.c.id))
     return {row.subject_id: row for row in rows}
+
+
+def record_account_event(engine: Engine, *, at: dt.datetime, actor: str, trigger: str,
+                         account: str, client: str | None = None, reason: str | None = None,
+                         subject_kind: str = "account", subject_id: int | None = None,
+                         data: dict[str, Any] | None = None) -> None:
+    """One security event (login, failure, lock, logout, account change, script save).
+
+    The subject is the account's row (0 for a name with no row: unknown, or a host's);
+    `data` keeps the account name and the client address, which a row id cannot.
+    """
+    with write_transaction(engine) as conn:
+        if subject_id is None:
+            subject_id = conn.execute(select(accounts.c.id)
+                                      .where(accounts.c.username == account)).scalar() or 0
+        record(conn, [{"at": at, "actor": actor[:100], "subject_kind": subject_kind,
+                       "subject_id": subject_id, "instance_id": None, "trigger": trigger,
+                       "source": None, "dest": None, "reason": reason,
+                       "data": {"account": account[:100], "client": client, **(data or {})}}])

@@ -12,6 +12,7 @@ at import time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -104,6 +105,17 @@ def problem(exc: BaseException) -> str | None:
     return None
 
 
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600), as SQLite would make it
+    0644 under the usual umask; its -wal and -shm files take the same mode from it."""
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # there already, or its folder is missing (SQLite then says so itself)
+
+
 def connect(url: str | None = None, **kwargs: Any) -> Engine:
     """A SQLAlchemy engine for `url`, with SQLite set up for concurrent use."""
     url = database_url(url)
@@ -119,6 +131,7 @@ def connect(url: str | None = None, **kwargs: Any) -> Engine:
                     f"SET LOCAL statement_timeout = {int(limits.statement_seconds * 1000)}")
 
         return engine
+    _create_private(make_url(url).database)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
 
     @event.listens_for(engine, "connect")

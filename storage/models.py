@@ -82,6 +82,8 @@ class Account(Base):
     email: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(Time)
+    #: set while the account is disabled: it cannot log in, and it gets no mail
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(Time)
 
 
 class AccountRole(Base):
@@ -91,6 +93,38 @@ class AccountRole(Base):
     role: Mapped[str] = mapped_column(String(50), primary_key=True)
 
     __table_args__ = (Index("ix_account_roles_role", "role"),)
+
+
+class ConsoleSession(Base):
+    """One logged-in browser: the cookie holds a random id, the table only its SHA-256 hash.
+
+    Keyed by username, not account id, so accounts a host provides get sessions too.
+    `authenticated_at` is the last password entry (login or re-authentication).
+    """
+
+    __tablename__ = "console_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(Time)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(Time)
+    authenticated_at: Mapped[dt.datetime] = mapped_column(Time)
+    client: Mapped[str] = mapped_column(String(100))
+    user_agent: Mapped[str] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_console_sessions_username", "username"),)
+
+
+class LoginFailure(Base):
+    """One wrong password (or unknown name), for throttling by account and by address."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(Time)
+
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),
+                      Index("ix_login_failures_client_at", "client", "at"))
 
 
 class ProcessInstance(Base):
@@ -319,6 +353,8 @@ class WorkerBeat(Base):
 users = cast(Table, User.__table__)
 accounts = cast(Table, Account.__table__)
 account_roles = cast(Table, AccountRole.__table__)
+console_sessions = cast(Table, ConsoleSession.__table__)
+login_failures = cast(Table, LoginFailure.__table__)
 process_instances = cast(Table, ProcessInstance.__table__)
 entities = cast(Table, Entity.__table__)
 audit_events = cast(Table, AuditEvent.__table__)

@@ -57,11 +57,12 @@ def compose(notification: Notification, *, sender: str) -> EmailMessage:
     """The notification as one mail: text, with an HTML alternative when given."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = ", ".join(notification.to)
-    message["Subject"] = notification.subject
+    # Header values on one line whatever the caller gave (a reason with a line break).
+    message["To"] = ", ".join(" ".join(to.split()) for to in notification.to)
+    message["Subject"] = " ".join(notification.subject.split())
     message["Date"] = formatdate(localtime=False)
     for name, value in notification.headers.items():
-        message[name] = value
+        message[name] = " ".join(value.split())
     message.set_content(notification.text)
     if notification.html:
         message.add_alternative(notification.html, subtype="html")

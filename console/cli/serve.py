@@ -22,6 +22,18 @@ from . import database
 from .state import State
 
 
+def _loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface).")
@@ -77,6 +89,11 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads:
         worker.start()
         click.echo(f"worker: background jobs run in this process; mail is sent via "
                    f"{state.engine.notifier}")
+    if not _loopback(host) and not settings.secure_cookies:
+        click.echo(f"warning: serving plain HTTP on {host}: passwords and session cookies "
+                   "cross the network readable. Put a reverse proxy with TLS in front (see "
+                   "the README's HTTPS section), list it in IDMFLOW_PROXIES and set "
+                   "IDMFLOW_SECURE_COOKIES=1.", err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"idmflow console: http://{shown}:{server.effective_port}/ (Ctrl+C stops it)")
     try:

@@ -1,48 +1,40 @@
 """The app factory, and `install`, which mounts the console on a host's own Flask app.
 
-`create_app` is what `idmflow serve` runs: a Flask app with the console's cookie settings,
-CSRF protection on every form, the error pages and the blueprints. A host product that has
-its own Flask app calls `install(app, engine)` instead and keeps its own configuration.
+`create_app` is what `idmflow serve` runs: a Flask app with the error pages, the security
+headers and the blueprints. A host product that has its own Flask app calls
+`install(app, engine)` instead and keeps its own configuration, session, CSRF set-up and
+error pages: everything the console adds is scoped to its own blueprints (`scope.py`).
 """
 
 from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Flask, g, request
-from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
-from werkzeug.wrappers import Response
+from flask import Blueprint, Flask
 
 import idmflow.engine as idm
-from idmflow.engine.config import from_environment
-from idmflow.storage.database import Limits, enter_people_request, leave_people_request
+from idmflow.engine.config import Settings, from_environment
 
-from . import errors, navigation, ops
+from . import ops
 from . import jobs_page, outbox, script_editor, script_history  # noqa: F401  (routes of `admin`)
-from .access import load_account
+from . import accounts_page, my_sessions, oidc  # noqa: F401  (routes of `admin`, `auth`)
 from .admin import admin
 from .approvals import approvals
 from .assets import assets
 from .audit import audit
 from .auth import auth
-from .extension import attach
+from .extension import Identity, attach
 from .operator import operator
+from .proxies import TrustedProxies
+from .scope import scope, scope_static, whole_app
 from .secret_key import secret_key as stored_secret_key
 
 #: the console's blueprints, in the order they are registered
-BLUEPRINTS: tuple[Blueprint, ...] = (assets, auth, operator, approvals, audit, admin, ops.ops)
+BLUEPRINTS: tuple[Blueprint, ...] = (assets, auth, operator, approvals, audit, admin)
 
-# Pages load nothing from elsewhere. Mermaid writes <style> into its SVGs, hence the inline
-# styles; scripts are only our files and the vendored mermaid.
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
-                               "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                               "object-src 'none'; base-uri 'none'; form-action 'self'; "
-                               "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
+scope_static(assets)
+for _bp in BLUEPRINTS[1:]:
+    scope(_bp)
 
 
 def create_app(engine: idm.Engine | None = None, *, url: str | None = None,
@@ -52,62 +44,47 @@ def create_app(engine: idm.Engine | None = None, *, url: str | None = None,
     Args:
         engine: the engine to serve; when None, `idmflow.engine.open(url)` is called.
         url: the database URL when no engine is given (default: `IDMFLOW_DATABASE_URL`).
-        secret_key: signs session cookies; default `IDMFLOW_SECRET_KEY`, else a key kept
-            in a file (see `secret_key.py`), or a throw-away one when `testing`.
+        secret_key: signs CSRF tokens and notices; default `IDMFLOW_SECRET_KEY`, else a key
+            kept in a file (see `secret_key.py`), or a throw-away one when `testing`.
         testing: Flask's testing mode (errors propagate to the test).
     """
     if engine is None:
         engine = idm.open(url)
+    settings = from_environment()
     app = Flask(__name__, static_folder=None)
     if secret_key is None and testing:
-        secret_key = from_environment().secret_key or secrets.token_urlsafe(32)
+        secret_key = settings.secret_key or secrets.token_urlsafe(32)
     elif secret_key is None:
         secret_key = stored_secret_key(engine.db.url.render_as_string())
-    app.config.update(
-        SECRET_KEY=secret_key, TESTING=testing,
-        SESSION_COOKIE_NAME="idmflow_session", SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        # A token lives as long as the session: an admin's long edit must not expire.
-        WTF_CSRF_TIME_LIMIT=None,
-    )
-    install(app, engine)
+    app.config.update(SECRET_KEY=secret_key, TESTING=testing)
+    if settings.proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.proxies)  # type: ignore[method-assign]
+    whole_app(app)
+    install(app, engine, settings=settings)
     return app
 
 
-def install(app: Flask, engine: idm.Engine, *, url_prefix: str = "") -> None:
-    """Mount the console on `app`: engine, login, CSRF protection, error pages, blueprints.
+def install(app: Flask, engine: idm.Engine, *, url_prefix: str = "",
+            identity: Identity | None = None, settings: Settings | None = None) -> None:
+    """Mount the console on `app`: its blueprints, with their own sessions and CSRF checks.
 
-    The host keeps its own secret key and cookie settings; `url_prefix` puts every page
-    of the console under a path of the host's (e.g. "/idm").
+    The host keeps its own secret key (the console signs its tokens with it), session,
+    CSRF set-up and error pages. `url_prefix` puts every page of the console under a path
+    of the host's (e.g. "/idm"); the console's cookies are scoped to it.
+
+    Args:
+        identity: the host's own login: a callable returning the username of the account
+            logged in to the host (or None); that account is then logged in to the console.
+        settings: the console's settings (default: read from the environment now).
     """
-    attach(app, engine)
-    if "csrf" not in app.extensions:
-        CSRFProtect(app)
-    app.before_request(load_account)
-    navigation.install(app)
-    errors.install(app)
-    ops.install(app)
-    names = {bp.name for bp in BLUEPRINTS}
-
-    @app.before_request
-    def _people_limits() -> None:
-        # A page waits for the database as long as a person would, never as a batch does.
-        if request.blueprint in names:
-            g.idmflow_limits = enter_people_request(
-                app.config.get("IDMFLOW_REQUEST_LIMITS") or Limits())
-
-    @app.teardown_request
-    def _end_people_limits(_exc: BaseException | None) -> None:
-        token = g.pop("idmflow_limits", None)
-        if token is not None:
-            leave_people_request(token)
-
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        if request.blueprint in names or request.endpoint is None:
-            for header, value in _HEADERS.items():
-                response.headers.setdefault(header, value)
-        return response
-
+    attach(app, engine, settings or from_environment(), identity=identity,
+           url_prefix=url_prefix)
+    host_csrf = app.extensions.get("csrf")
     for bp in BLUEPRINTS:
+        if host_csrf is not None and hasattr(host_csrf, "exempt"):
+            # The host's Flask-WTF would refuse our tokens; our own check (scope.py) holds.
+            host_csrf.exempt(bp)
         app.register_blueprint(bp, url_prefix=url_prefix + (bp.url_prefix or "") or None)
+    # /healthz, /readyz, /metrics: no login, no session, no CSRF (nothing there writes)
+    app.register_blueprint(ops.ops, url_prefix=url_prefix or None)
+    ops.install(app, {bp.name for bp in BLUEPRINTS})

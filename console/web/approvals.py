@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from idmflow.engine import (Account, Conflict, DirectoryUser, InputError,
@@ -17,6 +17,8 @@ from idmflow.engine import (Account, Conflict, DirectoryUser, InputError,
 
 from .access import account_or_403, require_role
 from .extension import engine
+from .need_to_know import check_task
+from .notices import flash
 from .runs import problems_of
 from .step_page import CARDS_PER_PAGE, CardPage
 
@@ -89,7 +91,9 @@ def _form(task: TaskView, account: Account, *, problems: tuple[str, ...] = (),
 @approvals.get("/<int:task_id>")
 def task_form(task_id: int) -> tuple[str, int]:
     """The Card approval form: the request, its cards and the requester."""
-    return _form(engine().task(task_id), account_or_403())
+    task, account = engine().task(task_id), account_or_403()
+    check_task(account, task)
+    return _form(task, account)
 
 
 @approvals.post("/<int:task_id>")
@@ -105,7 +109,13 @@ def decide(task_id: int) -> tuple[str, int] | Response:
     if decision not in DECISIONS:
         return _form(task, account, problems=("Choose Approve, Reject or Postpone.",),
                      status=400)
+    named = request.form.getlist("card")
     ticked = list(dict.fromkeys(request.form.getlist("card", type=int)))
+    if len(ticked) != len(dict.fromkeys(named)):
+        # `card=abc` must not fall back to "every undecided card"
+        bad = [c for c in named if not c.strip().lstrip("-").isdigit()]
+        return _form(task, account, problems=(f"Card {bad[0] if bad else named[0]!r} is not a "
+                                              "card number; tick the cards shown.",), status=400)
     try:
         decided = engine().decide(task_id, actor=account.username, decision=decision,
                                   items=ticked or None, reason=request.form.get("reason"))

@@ -72,13 +72,18 @@ def search(filters: CardFilters, number: int) -> CardPage:
     return CardPage(filters, cards, total, number)
 
 
+#: the largest id a BIGINT holds; a larger number names no card
+MAX_ID = 2**63 - 1
+
+
 def parse_ids(raw: str | None) -> list[int]:
     """The hidden field of card ids ticked on other pages; junk counts as none."""
     try:
         value = json.loads(raw or "[]")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: junk nested ten thousand deep
         return []
-    return [v for v in value if isinstance(v, int)] if isinstance(value, list) else []
+    return [v for v in value if isinstance(v, int) and 0 < v <= MAX_ID] \
+        if isinstance(value, list) else []
 
 
 class CardSelector:

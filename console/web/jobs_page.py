@@ -6,13 +6,14 @@ Retrying it queues one more attempt now; cancelling stops a job that has not sta
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from idmflow.storage.jobs import STATES
 
 from .admin import admin
 from .extension import engine
+from .notices import flash
 
 PAGE = 100
 

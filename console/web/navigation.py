@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 
 from .access import current_account
 
@@ -32,6 +32,7 @@ MENU = (
     Entry("Processes", "admin.processes", ("admin",), "admin.processes"),
     Entry("Outbox", "admin.outbox", ("admin",), "admin.outbox"),
     Entry("Jobs", "admin.jobs", ("admin",), "admin.job"),
+    Entry("Accounts", "admin.accounts", ("admin",), "admin.account"),
 )
 
 
@@ -47,14 +48,9 @@ def landing(roles: frozenset[str]) -> str | None:
     return entries[0].endpoint if entries else None
 
 
-def _layout_context() -> dict[str, Any]:
+def layout_context() -> dict[str, Any]:
     account = current_account()
     menu = entries_for(account.roles) if account else []
     here = request.endpoint or ""
     return {"account": account, "menu": menu,
             "current_entry": next((e for e in menu if here.startswith(e.section)), None)}
-
-
-def install(app: Flask) -> None:
-    """Make `account` and `menu` available to every template."""
-    app.context_processor(_layout_context)

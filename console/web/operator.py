@@ -14,7 +14,7 @@ import secrets
 import time
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template,
                    request, url_for)
 from werkzeug.wrappers import Response
 
@@ -23,6 +23,8 @@ from idmflow.engine import (Account, Conflict, InputError, InstanceView, NotAllo
 
 from .access import account_or_403, require_role
 from .extension import console, engine
+from .need_to_know import check_instance
+from .notices import flash
 from .runs import problems_of
 from .selectors import selector_for
 from .step_page import step_page
@@ -88,6 +90,7 @@ def instance(instance_id: int) -> tuple[str, int] | str:
     """The instance's current step; the progress page while its Next runs."""
     account = account_or_403()
     view = engine().instance(instance_id)
+    check_instance(account, view)
     run = console().runs.get(instance_id)
     if run is not None and not run.finished:
         return render_template("idmflow/operator/progress.html", instance=view, run=run,
@@ -176,6 +179,7 @@ def fire(instance_id: int, trigger: str) -> Response:
 @operator.get("/instances/<int:instance_id>/progress.json")
 def progress(instance_id: int) -> Response:
     """How far the background step is; `finished` when none runs here (any more)."""
+    check_instance(account_or_403(), engine().instance(instance_id))
     run = console().runs.get(instance_id)
     if run is None:
         return jsonify({"instance": instance_id, "finished": True, "done": 0, "total": 0})

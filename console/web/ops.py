@@ -102,19 +102,20 @@ class _DatabaseCollector:
         yield mails
 
 
-def install(app: Flask) -> None:
-    """Count the console's requests by route; `/metrics` shows them."""
+def install(app: Flask, console_blueprints: set[str]) -> None:
+    """Count the console's requests by route (not the host's); `/metrics` shows them."""
     collected = Metrics(app)
     app.extensions[METRICS] = collected
 
     @app.before_request
     def _started() -> None:
-        g.idmflow_started = time.perf_counter()
+        if request.blueprint in console_blueprints:
+            g.idmflow_started = time.perf_counter()
 
     @app.after_request
     def _observe(response: Response) -> Response:
         started = g.pop("idmflow_started", None)
-        if started is not None and request.blueprint != "ops":
+        if started is not None:
             collected.observe(request.url_rule.rule if request.url_rule else "unmatched",
                               request.method, response.status_code,
                               time.perf_counter() - started)

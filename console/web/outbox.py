@@ -8,11 +8,12 @@ mail bodies are never rendered as markup in the console.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .admin import admin
 from .extension import engine
+from .notices import flash
 
 STATUSES = ("pending", "sending", "sent", "failed")
 PAGE = 100

@@ -12,18 +12,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from idmflow.engine import OptionScriptError, ScriptVersion
 
-from .access import account_or_403
+from .access import account_or_403, confirm_password, needs_password
+from .auth import audit
 from .admin import admin
 from .diagrams import for_mermaid
 from .extension import engine
+from .notices import flash
 
 _LINE = re.compile(r"^line (\d+):")
 _ACTIONS = ("validate", "preview", "save")
+REAUTH = ("Enter your password to save (it was last entered more than a few minutes ago; "
+          "with single sign-on, log in again first); nothing was saved.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +98,13 @@ def script_action(name: str) -> tuple[str, int] | Response:
     if action not in _ACTIONS:
         return _editor(name, source, 400, problems=("Choose Validate, Preview or Save.",))
     try:
+        if action == "save" and needs_password() and not confirm_password(
+                account, request.form.get("password", "")):
+            return _editor(name, source, 400, problems=(REAUTH,))
         if action == "save":
             saved = engine().scripts.save(name, source, author=account.username,
                                           comment=request.form.get("comment", "").strip())
+            audit("script_save", account.username, script=name, version=saved.version)
             flash(f"Saved {name} version {saved.version}; it is active now.")
             return redirect(url_for("admin.script_edit", name=name))
         if action == "preview":

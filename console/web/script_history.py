@@ -9,12 +9,14 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .access import account_or_403
+from .access import account_or_403, confirm_password, needs_password
+from .auth import audit
 from .admin import admin
 from .extension import engine
+from .notices import flash
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +66,17 @@ def script_diff(name: str) -> str:
 
 
 @admin.post("/scripts/<name>/restore/<int:version>")
-def script_restore(name: str, version: int) -> Response:
-    """Make `version` active again, as a new version."""
-    saved = engine().scripts.restore(name, version, author=account_or_403().username)
+def script_restore(name: str, version: int) -> Response | tuple[str, int]:
+    """Make `version` active again, as a new version (after the password, when it is old)."""
+    account = account_or_403()
+    if needs_password() and not confirm_password(account, request.form.get("password", "")):
+        wrong = "password" in request.form
+        return render_template("idmflow/confirm_password.html", wrong=wrong,
+                               what=f"Restore version {version} of {name}",
+                               action=url_for("admin.script_restore", name=name,
+                                              version=version)), 400 if wrong else 200
+    saved = engine().scripts.restore(name, version, author=account.username)
+    audit("script_restore", account.username, script=name, version=saved.version,
+          restored=version)
     flash(f"Restored version {version} of {name} as version {saved.version}; it is active now.")
     return redirect(url_for("admin.script_history", name=name))

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from idmflow.engine.config import SECRET_KEY as ENV_VAR
 from idmflow.engine.config import from_environment
+from idmflow.engine.errors import IdmflowError
+
 FILE_SUFFIX = ".secret-key"
 FALLBACK_FILE = "idmflow.secret-key"
 
@@ -36,9 +37,30 @@ def key_file(url: str) -> Path:
     return Path(FALLBACK_FILE)
 
 
+def _check_file(path: Path) -> None:
+    """Refuse a key file others may read or write, or that someone else owns.
+
+    Whoever planted or read the key could sign the console's CSRF tokens and notices.
+    """
+    info = path.stat()
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise IdmflowError(f"the secret-key file {path} belongs to another user (uid "
+                           f"{info.st_uid}); someone else may have written it. Delete it (a "
+                           "new one is made) or set IDMFLOW_SECRET_KEY")
+    if info.st_mode & 0o077:
+        raise IdmflowError(f"the secret-key file {path} may be read by others (mode "
+                           f"{info.st_mode & 0o777:04o}); run `chmod 600 {path}`, or delete "
+                           "it if others may have read it (a new one is made)")
+
+
 def read_or_create(path: Path) -> str:
-    """The key stored at `path`; a new random one, written with mode 0600, when none is."""
+    """The key stored at `path`; a new random one, written with mode 0600, when none is.
+
+    Raises:
+        IdmflowError: the file exists but others may read it or it is someone else's.
+    """
     try:
+        _check_file(path)
         key = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         key = ""

@@ -91,7 +91,7 @@ def parse_names(raw: str | None) -> list[str]:
     """The hidden field of names ticked on other pages (a JSON list); junk counts as none."""
     try:
         value = json.loads(raw or "[]")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: junk nested ten thousand deep
         return []
     if not isinstance(value, list):
         return []

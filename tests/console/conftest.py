@@ -24,6 +24,8 @@ from idmflow.storage.database import connect
 from idmflow.storage.demo import demo_user, seed_users
 from idmflow.storage.models import account_roles, accounts, users
 
+from ..conftest import FixedClock
+
 #: the demo accounts' passwords in these tests (the demo itself makes random ones)
 PASSWORDS = {"operator": "operator-pw-1", "approver": "approver-pw-1", "admin": "admin-pw-1",
              "operator2": "operator2-pw-1"}
@@ -162,6 +164,25 @@ def working(engine: idm.Engine) -> Iterator[None]:
 @pytest.fixture
 def app(web_engine: idm.Engine) -> Flask:
     return create_app(web_engine, testing=True)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The time the engine of `timed_app` reads; tests move it."""
+    return FixedClock()
+
+
+@pytest.fixture
+def timed_engine(console_url: str, clock: FixedClock) -> Iterator[idm.Engine]:
+    engine = idm.open(console_url, clock=clock)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def timed_app(timed_engine: idm.Engine) -> Flask:
+    """The console over an engine on `clock` (session expiry, throttling)."""
+    return create_app(timed_engine, testing=True)
 
 
 @pytest.fixture
