@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .context import StepContext, TaskContext
     from .jobs import JobKind
+    from .retention import Retention
     from .schedules import Schedule
 
 #: A step handler: runs inside the transition's transaction; raising aborts it.
@@ -147,6 +148,8 @@ class ProcessDefinition:
     jobs: tuple["JobKind", ...] = ()
     #: periodic jobs it declares (a sweep); an option of its script may override the cron
     schedules: tuple["Schedule", ...] = ()
+    #: how long its ended instances and their audit events are kept (None: the engine's)
+    retention: "Retention | None" = None
 
     @property
     def initial_step(self) -> str:

@@ -26,6 +26,8 @@ class InstanceView:
     #: the triggers allowed in `state` under the instance's options
     triggers: tuple[str, ...] = ()
     idempotency_key: str | None = None
+    #: on hold: kept past its retention
+    held: bool = False
 
     @property
     def ended(self) -> bool:
@@ -38,7 +40,7 @@ class InstanceView:
             "version": self.version, "started_by": self.started_by,
             "options_version": self.options_version, "options": dict(self.options),
             "data": dict(self.data), "triggers": list(self.triggers),
-            "idempotency_key": self.idempotency_key,
+            "idempotency_key": self.idempotency_key, "held": self.held,
             "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
         }

@@ -22,13 +22,14 @@ from idmflow.storage import audit, instances, outbox
 from idmflow.storage import tasks as task_rows
 from idmflow.storage.database import write_transaction
 
-from . import background, mail
+from . import background, mail, retention
 from . import tasks as task_ops
 from .bulk import EntityOps
 from .compiler import CompiledProcess, compile_process
 from .context import StepContext
 from .definitions import ProcessDefinition, Transition
-from .errors import Conflict, DefinitionError, IdmflowError, NotAllowed, NotFound, RuleFailed
+from .errors import (Conflict, DefinitionError, IdmflowError, InputError, NotAllowed, NotFound,
+                     RuleFailed)
 from .instances import InstanceView
 from .jobs import Jobs
 from .migration import OptionMigration, check_version
@@ -80,6 +81,8 @@ class Engine(EngineReads):
             self.jobs.schedules,
             lambda process, option: self.options.snapshot(self.definition(process))
             .values.get(option))
+        self.jobs.register(retention.kind(lambda dry_run: self.purge(dry_run=dry_run)))
+        self.jobs.schedule(retention.SCHEDULE)
         self._migration = OptionMigration(self._transaction, self._connection, registry,
                                           self.scripts, clock)
 
@@ -241,6 +244,34 @@ class Engine(EngineReads):
         return self.jobs.enqueue(background.STEP, background.step_payload(
             instance_id, trigger, actor=actor, expected_version=expected_version, input=input),
             instance_id=instance_id)
+
+    def purge(self, *, dry_run: bool = False) -> dict[str, int]:
+        """Forget what is past its retention (each process's `retention`, its options, the
+        engine's defaults), in small chunks; with `dry_run`, count it. How many of each."""
+        kept: dict[str, retention.Retention] = {}
+        for definition in self.registry.all():
+            values = self.options.snapshot(definition).values
+            kept[definition.name] = retention.effective(
+                definition.retention or retention.DEFAULT, values.get)
+        with self._db_errors():
+            return retention.purge(self._transaction, self.clock.now(), kept, dry_run=dry_run)
+
+    def hold(self, instance_id: int, *, actor: str, reason: str, release: bool = False
+             ) -> InstanceView:
+        """Put an instance on hold (kept, with its audit events, past its retention) or
+        release it; an admin's act, audited with the reason."""
+        account = self.account(actor)
+        if "admin" not in account.roles:
+            raise NotAllowed(f"{actor} may not hold instances: that is an admin's act")
+        if not reason.strip():
+            raise InputError("give a reason for the hold (e.g. the case or ticket it is for)")
+        with self._transaction() as conn:
+            row = self._load(conn, instance_id)
+            instances.set_held(conn, instance_id, not release, self.clock.now())
+            audit.record(conn, [self._event(self.clock.now(), actor, instance_id,
+                                            "release" if release else "hold", row.state,
+                                            row.state, reason.strip())])
+        return self.instance(instance_id)
 
     def worker(self, *, queues: Sequence[str] | None = None, concurrency: int = 1,
                poll: float = 1.0) -> Worker:
@@ -416,7 +447,8 @@ class Engine(EngineReads):
             started_by=row.started_by, options_version=row.options_version,
             options=row.options, data=row.data or {}, created_at=row.created_at,
             updated_at=row.updated_at, ended_at=row.ended_at,
-            triggers=tuple(compiled.triggers(row.state)), idempotency_key=row.idempotency_key)
+            triggers=tuple(compiled.triggers(row.state)), idempotency_key=row.idempotency_key,
+            held=bool(row.held))
 
 
 def request_digest(input: Mapping[str, Any] | None,

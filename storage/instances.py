@@ -45,6 +45,12 @@ def update_options(conn: Connection, instance_id: int, *, expected_version: int,
     return result.rowcount == 1
 
 
+def set_held(conn: Connection, instance_id: int, held: bool, now: dt.datetime) -> bool:
+    """Put an instance on hold or release it; False when there is no such instance."""
+    return conn.execute(update(t).where(t.c.id == instance_id)
+                        .values(held=held, updated_at=now)).rowcount == 1
+
+
 def list_instances(conn: Connection, *, process: str | None = None, started_by: str | None = None,
                    limit: int | None = None) -> list[Row[Any]]:
     """Instances, oldest first, without their (possibly large) data."""

@@ -146,6 +146,8 @@ class ProcessInstance(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Time)
     updated_at: Mapped[dt.datetime] = mapped_column(Time)
     ended_at: Mapped[dt.datetime | None] = mapped_column(Time)
+    #: on hold (a legal hold, an investigation): kept, with its audit events, past retention
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         UniqueConstraint("process", "idempotency_key", name="uq_process_instances_idempotency"),

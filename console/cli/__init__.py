@@ -37,6 +37,9 @@ COMMANDS = {
                       "The registered process definitions."),
     "schedules": Lazy("idmflow.console.cli.schedules:schedules",
                       "Periodic jobs: when each ran last and runs next."),
+    "purge": Lazy("idmflow.console.cli.purge:purge",
+                  "Delete ended instances, old audit events, sent mail and finished jobs past "
+                  "their retention, in small chunks; instances on hold stay."),
     "scripts": Lazy("idmflow.console.cli.scripts:scripts",
                     "Option scripts: the values and rules administrators set."),
     "serve": Lazy("idmflow.console.cli.serve:serve", "Serve the web console until Ctrl+C."),

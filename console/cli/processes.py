@@ -174,3 +174,17 @@ def migrate(state: State, instance: int, to_current: bool, actor: str, as_json: 
         return
     click.echo(f"instance {view.id}: options {before} -> {view.options_version} "
                f"(by {actor}); next triggers: {', '.join(view.triggers) or 'none'}")
+
+
+@process.command("hold")
+@click.argument("instance", type=int)
+@click.option("--as", "actor", required=True, help="An admin account.")
+@click.option("--reason", required=True, help="Why it is kept (a case, a ticket).")
+@click.option("--release", is_flag=True, help="End the hold: retention applies again.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def hold(state: State, instance: int, actor: str, reason: str, release: bool,
+         as_json: bool) -> None:
+    """Keep an instance and its audit events past their retention (or --release it)."""
+    view = state.engine.hold(instance, actor=actor, reason=reason, release=release)
+    print_instance(view, as_json)

@@ -42,6 +42,10 @@ def sweeping(demo_url: str, clock: FixedClock) -> Iterator[idm.Engine]:
     engine.close()
 
 
+def _row(engine: idm.Engine, name: str) -> Any:
+    return next(r for r in engine.jobs.schedule_rows() if r.name == name)
+
+
 def _sweeps(engine: idm.Engine) -> list[Any]:
     return sorted(engine.jobs.find(kind="sweep", limit=None)[0], key=lambda j: j.id)
 
@@ -76,21 +80,21 @@ def test_after_downtime_a_missed_period_fires_once(sweeping: idm.Engine, clock: 
                                                    ) -> None:
     sweeping.jobs.sync_schedules()
     clock.time += dt.timedelta(days=5, hours=1)  # five nights missed, 10:00 on the sixth day
-    assert [name for name, _ in sweeping.jobs.tick()] == ["nightly-sweep"]
+    assert [name for name, _ in sweeping.jobs.tick()] == ["nightly-sweep", "idmflow-retention"]
     assert sweeping.jobs.tick() == []
-    [row] = sweeping.jobs.schedule_rows()
+    row = _row(sweeping, "nightly-sweep")
     assert row.last_period_at == dt.datetime(2026, 11, 27, 3, 0, tzinfo=dt.timezone.utc)
     assert row.next_run_at == dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.timezone.utc)
     assert len(_sweeps(sweeping)) == 1
     clock.time = dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.timezone.utc)
-    assert len(sweeping.jobs.tick()) == 1 and len(_sweeps(sweeping)) == 2
+    assert len(sweeping.jobs.tick()) == 1 and len(_sweeps(sweeping)) == 2  # 03:17 is later
 
 
 def test_a_worker_fires_schedules_as_it_runs(sweeping: idm.Engine, clock: FixedClock) -> None:
     sweeping.jobs.sync_schedules()
     clock.time = dt.datetime(2026, 11, 27, 3, 1, tzinfo=dt.timezone.utc)
     outcomes = sweeping.worker().run_due()
-    assert [o.job.kind for o in outcomes] == ["sweep"]
+    assert [o.job.kind for o in outcomes] == ["sweep"]  # the purge comes at 03:17
 
 
 def test_an_option_overrides_the_cron(demo_url: str, clock: FixedClock) -> None:
@@ -104,14 +108,14 @@ def test_an_option_overrides_the_cron(demo_url: str, clock: FixedClock) -> None:
     engine = idm.open(demo_url, clock=clock, registry=registry,
                       options=idm.FixedOptions({"CardsSweepCron": "*/15 * * * *"}))
     engine.jobs.sync_schedules()
-    [row] = engine.jobs.schedule_rows()
+    row = _row(engine, "nightly-sweep")
     assert (row.cron, row.source) == ("*/15 * * * *", "option CardsSweepCron")
     assert row.next_run_at == dt.datetime(2026, 11, 26, 9, 15, tzinfo=dt.timezone.utc)
     engine.close()
     typo = idm.open(demo_url, clock=clock, registry=registry,
                     options=idm.FixedOptions({"CardsSweepCron": "every night"}))
     typo.jobs.sync_schedules()  # a bad value keeps the declared cron (and is logged)
-    [row] = typo.jobs.schedule_rows()
+    row = _row(typo, "nightly-sweep")
     assert (row.cron, row.source) == ("0 3 * * *", "declared")
     typo.close()
 
@@ -135,8 +139,9 @@ def test_schedules_list(sweeping: idm.Engine, cli: Any) -> None:
     result = CliRunner().invoke(schedules, ["list", "--json"], obj=state)
     assert result.exit_code == 0, result.output
     listed = json.loads(result.output)
-    assert listed["total"] == 1 and listed["schedules"][0]["name"] == "nightly-sweep"
-    assert listed["schedules"][0]["next_run_at"] == "2026-11-27T03:00:00+00:00"
-    assert listed["schedules"][0]["last_period_at"] is None
-    plain = cli("schedules", "list")  # the demo installation declares none
-    assert plain.exit_code == 0 and "NAME" in plain.output
+    assert listed["total"] == 2
+    sweep = next(s for s in listed["schedules"] if s["name"] == "nightly-sweep")
+    assert sweep["next_run_at"] == "2026-11-27T03:00:00+00:00"
+    assert sweep["last_period_at"] is None and sweep["source"] == "declared"
+    plain = cli("schedules", "list")  # the engine's own: the daily purge
+    assert plain.exit_code == 0 and "idmflow-retention  17 3 * * *" in plain.output

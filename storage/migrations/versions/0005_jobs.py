@@ -1,7 +1,7 @@
 """Background work: jobs, schedules and the workers that run them; mail goes through jobs.
 
 Every mail still pending in the outbox gets its delivery job here, so an upgrade loses no
-mail. `outbox.delivered_via` says where a sent mail went (an SMTP server, a local mailbox).
+mail. `process_instances.held` keeps an instance past its retention. `outbox.delivered_via` says where a sent mail went (an SMTP server, a local mailbox).
 
 Revision ID: 0005
 Revises: 0004
@@ -27,6 +27,9 @@ _time = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("process_instances") as batch:
+        batch.add_column(sa.Column("held", sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("delivered_via", sa.String(length=300), nullable=True))
         batch.add_column(sa.Column("possible_duplicate", sa.Boolean(), nullable=False,
@@ -103,3 +106,5 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("possible_duplicate")
         batch.drop_column("delivered_via")
+    with op.batch_alter_table("process_instances") as batch:
+        batch.drop_column("held")
