@@ -47,7 +47,7 @@ def test_a_key_file_others_may_read_is_refused(console_url: str,
                                                    rf"run `chmod 600 {key}`"):
             create_app(engine)
         result = CliRunner().invoke(main, ["--database-url", console_url, "serve", "--port",
-                                           "0", "--mail-interval", "0"])
+                                           "0", "--no-worker"])
         assert result.exit_code == 1 and "chmod 600" in result.output
         assert "Traceback" not in result.output
         key.chmod(0o600)

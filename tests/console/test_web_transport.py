@@ -151,7 +151,7 @@ def test_serve_warns_when_listening_beyond_loopback_without_tls(console_url: str
         child = subprocess.Popen(
             [sys.executable, "-c", "from idmflow.console.cli import main; main()",
              "--database-url", console_url, "serve", "--host", host, "--port", "0",
-             "--mail-interval", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+             "--no-worker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         assert child.stdout is not None
         for line in child.stdout:
