@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .models import schedules as t
 
@@ -49,13 +50,21 @@ def all_rows(conn: Connection) -> list[ScheduleRow]:
 
 def put(conn: Connection, *, name: str, kind: str, cron: str, source: str,
         next_run_at: dt.datetime, now: dt.datetime) -> None:
-    """Add a schedule, or give it a new cron (and the next run that follows from it)."""
+    """Add a schedule, or give it a new cron (and the next run that follows from it).
+
+    Workers starting together all add the engine's schedules: the one that loses the race
+    for the row updates it instead.
+    """
     if conn.execute(select(t.c.name).where(t.c.name == name)).first() is None:
-        conn.execute(insert(t).values(name=name, kind=kind, cron=cron, source=source,
-                                      next_run_at=next_run_at, updated_at=now))
-    else:
-        conn.execute(update(t).where(t.c.name == name).values(
-            kind=kind, cron=cron, source=source, next_run_at=next_run_at, updated_at=now))
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(t).values(name=name, kind=kind, cron=cron, source=source,
+                                              next_run_at=next_run_at, updated_at=now))
+            return
+        except IntegrityError:
+            pass  # another worker added it since we looked
+    conn.execute(update(t).where(t.c.name == name).values(
+        kind=kind, cron=cron, source=source, next_run_at=next_run_at, updated_at=now))
 
 
 def due(conn: Connection, now: dt.datetime) -> list[ScheduleRow]:

@@ -179,7 +179,7 @@ def _three_workers(url: str, *, jobs: int) -> None:
         for i in range(jobs):
             setup.jobs.enqueue("effect", {"i": i}, conn=conn)
     engines = [idm.open(url) for _ in range(3)]
-    barrier = threading.Barrier(3)
+    barrier = threading.Barrier(3, timeout=60)
     ran: list[int] = []
 
     def work(engine: idm.Engine) -> None:

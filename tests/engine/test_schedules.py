@@ -54,7 +54,7 @@ def test_a_period_fires_once_across_three_workers(demo_url: str, clock: FixedClo
     engines = [_engine(demo_url, clock) for _ in range(3)]
     engines[0].jobs.sync_schedules()  # next run: 2026-11-27 03:00
     clock.time = dt.datetime(2026, 11, 27, 3, 0, 30, tzinfo=dt.timezone.utc)
-    barrier = threading.Barrier(3)
+    barrier = threading.Barrier(3, timeout=60)
     fired: list[list[tuple[str, int]]] = []
 
     def tick(engine: idm.Engine) -> None:
@@ -145,3 +145,28 @@ def test_schedules_list(sweeping: idm.Engine, cli: Any) -> None:
     assert sweep["last_period_at"] is None and sweep["source"] == "declared"
     plain = cli("schedules", "list")  # the engine's own: the daily purge
     assert plain.exit_code == 0 and "idmflow-retention  17 3 * * *" in plain.output
+
+
+def test_workers_starting_together_store_each_schedule_once(demo_url: str,
+                                                            clock: FixedClock) -> None:
+    engines = [_engine(demo_url, clock) for _ in range(3)]
+    barrier = threading.Barrier(3, timeout=60)
+    failures: list[BaseException] = []
+
+    def first_tick(engine: idm.Engine) -> None:
+        barrier.wait()
+        try:
+            engine.jobs.tick()
+        except BaseException as exc:  # the race must not fail a worker
+            failures.append(exc)
+
+    threads = [threading.Thread(target=first_tick, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert sorted(r.name for r in engines[0].jobs.schedule_rows()) == ["idmflow-retention",
+                                                                       "nightly-sweep"]
+    for engine in engines:
+        engine.close()

@@ -231,7 +231,7 @@ def test_two_senders_never_send_a_mail_twice(approving: idm.Engine, demo_url: st
                                              smtp_server) -> None:
     for start in range(0, 30, 3):
         _batch(approving, ACTIVE[start:start + 3])  # one "Approval needed" mail each
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=60)  # a sender that fails must not hang the other
     sent: list[int] = []
 
     def sender() -> None:
