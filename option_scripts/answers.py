@@ -24,13 +24,14 @@ def evaluation_from(answer: dict[str, Any]) -> Evaluation:
         _plain(value, "a value")
     rules = {}
     for name, info in _mapping(answer.get("rules"), "rules").items():
-        if not (isinstance(info, list) and len(info) == 3 and isinstance(info[0], list)
-                and all(isinstance(p, str) and p.isidentifier() for p in info[0])):
+        if not (isinstance(info, list) and len(info) == 4 and isinstance(info[0], list)
+                and all(isinstance(p, str) and p.isidentifier() for p in info[0])
+                and type(info[3]) is bool):
             raise ProtocolError(f"rule {name!r} is malformed")
         params, required, line = tuple(info[0]), _number(info[1]), _number(info[2])
         if not 0 <= required <= len(params):
             raise ProtocolError(f"rule {name!r} has {required} required parameters")
-        rules[name] = RuleInfo(name, params, required, line)
+        rules[name] = RuleInfo(name, params, required, line, varargs=info[3])
     lines = {name: _number(line) for name, line in _mapping(answer.get("lines"), "lines").items()}
     return Evaluation(values, rules, lines, _problems(answer))
 

@@ -102,7 +102,7 @@ def _signature(rule: RuleSchema, info: RuleInfo) -> list[Problem]:
     wanted = len(rule.params)
     return [problem(info.line, f"rule '{rule.name}' must take {wanted} parameter"
                                f"{'' if wanted == 1 else 's'} ({', '.join(rule.params)}); "
-                               f"it takes ({', '.join(info.params)})")]
+                               f"it takes ({', '.join(info.params + ('*args',) * info.varargs)})")]
 
 
 def _kind(value: Any) -> str:

@@ -10,6 +10,7 @@ dicts ready for JSON: the process boundary (`worker`) only moves them.
 from __future__ import annotations
 
 import functools
+import inspect
 import types
 from collections.abc import Sequence
 from typing import Any, TypeGuard
@@ -67,7 +68,8 @@ def evaluate(source: str, filename: str, limits: dict[str, Any]) -> dict[str, An
             code = value.__code__
             params = list(code.co_varnames[:code.co_argcount])
             required = len(params) - len(value.__defaults__ or ())
-            rules[name] = [params, required, line or code.co_firstlineno]
+            varargs = bool(code.co_flags & inspect.CO_VARARGS)
+            rules[name] = [params, required, line or code.co_firstlineno, varargs]
             continue
         reason = not_plain(value)
         if reason:

@@ -141,6 +141,8 @@ class Sandbox:
 
     def evaluate(self, source: str, *, name: str = "<script>") -> Evaluation:
         """Run `source` once: its plain values and its rules, or what is wrong with it."""
+        if (bad := _not_text(source)) is not None:
+            return Evaluation({}, {}, {}, (bad,))
         answer = self._ask({"op": "evaluate", "source": source, "name": name},
                            evaluation_from)
         if isinstance(answer, Problem):
@@ -173,7 +175,10 @@ class Sandbox:
         limits = self.limits
         request.update(cpu_seconds=limits.cpu_seconds, output_bytes=limits.output_bytes)
         # JSON carries no object: a host object among the items is refused here, in the host
-        frame = wire.encode(request, refuse=_refuse_host_object)
+        try:
+            frame = wire.encode(request, refuse=_refuse_host_object)
+        except ValueError as exc:  # NaN, Infinity, a lone surrogate: not strict plain data
+            raise TypeError(f"call_rule items must be plain data; one is not ({exc})") from None
         with self._lock:
             if self._closed:
                 raise RuntimeError("this Sandbox is closed")
@@ -220,6 +225,17 @@ class Sandbox:
                                  "or by running out of memory; the host is unaffected")
         return Problem(None, f"the sandbox's worker process stopped unexpectedly "
                              f"(exit status {code})")
+
+
+def _not_text(source: str) -> Problem | None:
+    """A problem when `source` holds a lone surrogate, which no file and no pipe can carry."""
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = source.count("\n", 0, exc.start) + 1
+        return Problem(line, f"line {line}: the script holds a lone surrogate "
+                             f"(U+{ord(source[exc.start]):04X}), which is not text; remove it")
+    return None
 
 
 def _refuse_host_object(value: Any) -> Any:

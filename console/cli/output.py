@@ -22,8 +22,14 @@ PROGRESS_FROM = 2_000
 
 
 def emit_json(document: Any) -> None:
-    """Print one JSON document on stdout."""
-    click.echo(json.dumps(document, indent=2, default=str))
+    """Print one JSON document on stdout: compact (no indentation, whose cost grows with
+    nesting) and strict (NaN or Infinity is a bug of ours, never printed as non-JSON).
+
+    Every command's `--json` goes through here. Dates and other values JSON has no type for
+    print as their `str`; non-ASCII text is escaped, so control and bidi characters in a
+    value never reach a terminal raw.
+    """
+    click.echo(json.dumps(document, separators=(",", ":"), allow_nan=False, default=str))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

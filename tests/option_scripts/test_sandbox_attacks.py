@@ -98,7 +98,9 @@ OBVIOUS = [
      "'__traceback__' is not allowed"),
     ("try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    x = e.with_traceback(None)", 4,
      "'with_traceback' is not available on an exception"),
-    ("x = str.upper('a')", 1, "'upper' is not available on a function"),
+    # str's methods are offered as functions too (sorted(key=str.lower)), nothing else of it
+    ("x = str.mro()", 1, "'mro' is not available on a function"),
+    ("x = list.append", 1, "'append' is not available on a class"),
     ("x = dict.fromkeys(['a'])", 1, "'fromkeys' is not available on a class"),
     ("x = len.x", 1, "'x' is not available on a built-in function or method"),
     ("x = ''.encode('utf-8')", 1, "'encode' is not available on a str object"),
