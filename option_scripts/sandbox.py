@@ -28,6 +28,7 @@ from . import wire
 from .answers import evaluation_from, rule_results_from
 from .plain import describe
 from .results import Evaluation, Problem, RuleResults
+from .sizes import Sizes
 
 _T = TypeVar("_T")
 
@@ -50,11 +51,15 @@ class Limits:
     wall_seconds: float = 5.0
     #: the largest answer (values or results, as JSON) the host accepts
     output_bytes: int = 32 * 1024 * 1024
+    #: what a reply may hold (source, values, names, problems); never below their floors
+    sizes: Sizes = Sizes()
 
     def __post_init__(self) -> None:
         for name in ("cpu_seconds", "memory_bytes", "wall_seconds", "output_bytes"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Limits.{name} must be positive, not {getattr(self, name)!r}")
+        if not isinstance(self.sizes, Sizes):
+            raise ValueError(f"Limits.sizes must be a Sizes, not {self.sizes!r}")
 
 
 class _Worker:
@@ -141,10 +146,11 @@ class Sandbox:
 
     def evaluate(self, source: str, *, name: str = "<script>") -> Evaluation:
         """Run `source` once: its plain values and its rules, or what is wrong with it."""
-        if (bad := _not_text(source)) is not None:
+        if (bad := _not_text(source) or _too_long(source, self.limits.sizes)) is not None:
             return Evaluation({}, {}, {}, (bad,))
+        sizes = self.limits.sizes
         answer = self._ask({"op": "evaluate", "source": source, "name": name},
-                           evaluation_from)
+                           lambda a: evaluation_from(a, sizes))
         if isinstance(answer, Problem):
             return Evaluation({}, {}, {}, (answer,))
         return answer
@@ -163,7 +169,8 @@ class Sandbox:
         """
         items = list(items)
         answer = self._ask({"op": "call_rule", "source": source, "name": name, "rule": rule,
-                            "items": items}, lambda a: rule_results_from(a, len(items)))
+                            "items": items},
+                           lambda a: rule_results_from(a, len(items), self.limits.sizes))
         if isinstance(answer, Problem):
             return RuleResults([], (answer,))
         return answer
@@ -173,7 +180,8 @@ class Sandbox:
         """One round trip: the worker's answer read by `read`, or the problem that kept it
         from answering."""
         limits = self.limits
-        request.update(cpu_seconds=limits.cpu_seconds, output_bytes=limits.output_bytes)
+        request.update(cpu_seconds=limits.cpu_seconds, output_bytes=limits.output_bytes,
+                       sizes=limits.sizes.to_wire())
         # JSON carries no object: a host object among the items is refused here, in the host
         try:
             frame = wire.encode(request, refuse=_refuse_host_object)
@@ -236,6 +244,16 @@ def _not_text(source: str) -> Problem | None:
         return Problem(line, f"line {line}: the script holds a lone surrogate "
                              f"(U+{ord(source[exc.start]):04X}), which is not text; remove it")
     return None
+
+
+def _too_long(source: str, sizes: Sizes) -> Problem | None:
+    """A problem when `source` is longer than the limit (checked before it is sent)."""
+    size = len(source) if source.isascii() else len(source.encode("utf-8"))
+    if size <= sizes.source_bytes:
+        return None
+    return Problem(None, f"the script is {size / 1024:,.0f} KB; the limit is "
+                         f"{sizes.source_bytes / 1024:,.0f} KB of source; keep large data "
+                         "out of option scripts")
 
 
 def _refuse_host_object(value: Any) -> Any:

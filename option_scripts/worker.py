@@ -93,12 +93,16 @@ def _answer(body: bytes, memory_bytes: int) -> tuple[dict[str, Any], int]:
 
     Every failure becomes a problem in the answer; none escapes to end the worker.
     """
-    limits: dict[str, Any] = {"cpu_seconds": 0.0, "memory_bytes": memory_bytes}
+    limits: dict[str, Any] = {"cpu_seconds": 0.0, "memory_bytes": memory_bytes,
+                              "sizes": dict(execution.DEFAULT_SIZES)}
     output_bytes = 1 << 20
     try:
         request = wire.decode(body)
         limits["cpu_seconds"] = float(request["cpu_seconds"])
+        limits["sizes"] = {k: int(v) for k, v in dict(request["sizes"]).items()}
         output_bytes = int(request["output_bytes"])
+        if request["op"] == "evaluate":  # the values' own limit, when it is lower
+            output_bytes = min(output_bytes, limits["sizes"]["value_bytes"])
         source, name = str(request["source"]), str(request["name"])
         with _CpuBudget(limits["cpu_seconds"]):
             if request["op"] == "evaluate":
@@ -150,13 +154,15 @@ class _CpuBudget:
 def _encode(answer: dict[str, Any], limit: int) -> bytes:
     """The answer's frame, or a problem naming what made it larger than `limit` bytes."""
     size = f"the limit is {limit / 2**20:g} MB"
-    if _rough_size(answer) <= limit:  # a lower bound: spares encoding what cannot fit
+    # the names, lines and problems beside the values may take a little more than `limit`
+    allowed = limit + _OVERHEAD
+    if _rough_size(answer) <= allowed:  # a lower bound: spares encoding what cannot fit
         try:
             frame = wire.encode(answer)
         except (ValueError, TypeError, RecursionError, MemoryError) as exc:
             size = type(exc).__name__
         else:
-            if len(frame) <= limit:
+            if len(frame) <= allowed:
                 return frame
     if answer.get("results"):
         return _replaced(answer, None, f"the rule's results are too large to hand back ({size})")
@@ -164,6 +170,10 @@ def _encode(answer: dict[str, Any], limit: int) -> bytes:
     biggest = max(values, key=lambda n: _rough_size(values[n]), default="?")
     line = answer.get("lines", {}).get(biggest)
     return _replaced(answer, line, f"the value of '{biggest}' is too large to hand back ({size})")
+
+
+#: what an answer may hold beyond its values' limit: names, lines, capped problems
+_OVERHEAD = 64 * 1024
 
 
 def _rough_size(value: Any, depth: int = 0) -> int:
