@@ -9,9 +9,9 @@ dicts ready for JSON: the process boundary (`worker`) only moves them.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import types
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, TypeGuard
 
@@ -29,9 +29,27 @@ REASONS_TO_RETIRE: list[str] = []
 DEFAULT_SIZES = Sizes().to_wire()
 
 
-@functools.lru_cache(maxsize=32)
+#: compiled scripts by (source, name), least recently used first; refused ones are never
+#: kept (each Validate of a broken script would else hold its source and problems, and
+#: one admin's refused scripts used up the memory another's valid one needed)
+_COMPILED: OrderedDict[tuple[str, str], Compiled] = OrderedDict()
+_COMPILED_ENTRIES = 32
+_COMPILED_SOURCE_BYTES = 4 << 20
+
+
 def _compiled(source: str, filename: str) -> Compiled:
-    return compile_script(source, filename)
+    key = (source, filename)
+    found = _COMPILED.get(key)
+    if found is not None:
+        _COMPILED.move_to_end(key)
+        return found
+    compiled = compile_script(source, filename)
+    if compiled.code is not None:
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > _COMPILED_ENTRIES or \
+                sum(len(s) for s, _ in _COMPILED) > _COMPILED_SOURCE_BYTES:
+            _COMPILED.popitem(last=False)
+    return compiled
 
 
 def _prefixed(line: int | None, text: str) -> WireProblem:

@@ -20,6 +20,7 @@ the worker when an answer is late (a long computation inside C never sees a sign
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
@@ -29,11 +30,33 @@ import warnings
 from types import FrameType
 from typing import Any
 
-from . import execution, guards, wire
+from . import confinement, execution, guards, wire
 
 
-def main(memory_bytes: int) -> None:
+def main(config: dict[str, Any]) -> None:
     """Serve requests on the inherited stdin/stdout until the host closes them."""
+    requests, answers = prepare(config)
+    memory_bytes = int(config["memory_bytes"])
+    while True:
+        body = wire.read_blocking(requests)
+        if body is None:
+            return
+        execution.REASONS_TO_RETIRE.clear()
+        answer, output_bytes = _answer(body, memory_bytes)
+        if _cpu_left() < float(config.get("cpu_seconds", 0)) + 2:
+            execution.REASONS_TO_RETIRE.append("lifetime cpu")
+        answer["retiring"] = bool(execution.REASONS_TO_RETIRE)
+        wire.write_blocking(answers, _encode(answer, output_bytes))
+        if execution.REASONS_TO_RETIRE:
+            return  # start afresh after a limit: the next call gets a clean process
+
+
+def prepare(config: dict[str, Any]) -> tuple[int, int]:
+    """Everything before the first request, walls included; the (requests, answers) pipes.
+
+    Said "ready" to the host, with the protections that could not be had. Tests start
+    their own payloads after this very function, to prove what wall 2 refuses.
+    """
     requests, answers = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -43,18 +66,21 @@ def main(memory_bytes: int) -> None:
     signal.signal(signal.SIGXCPU, _out_of_time)
     signal.signal(signal.SIGPROF, _out_of_time)
     _warm_up()
-    _limit_self(memory_bytes, max(requests, answers))
-    wire.write_blocking(answers, wire.encode({"ready": True}))
-    while True:
-        body = wire.read_blocking(requests)
-        if body is None:
-            return
-        execution.REASONS_TO_RETIRE.clear()
-        answer, output_bytes = _answer(body, memory_bytes)
-        answer["retiring"] = bool(execution.REASONS_TO_RETIRE)
-        wire.write_blocking(answers, _encode(answer, output_bytes))
-        if execution.REASONS_TO_RETIRE:
-            return  # start afresh after a limit: the next call gets a clean process
+    seccomp = confinement.load_binding()
+    _limit_self(int(config["memory_bytes"]), max(requests, answers),
+                int(config.get("cpu_hard", 0)))
+    missing = confinement.confine(config, seccomp)
+    wire.write_blocking(answers, wire.encode({"ready": True, "missing": missing}))
+    return requests, answers
+
+
+def _cpu_left() -> float:
+    """CPU seconds until the hard limit kills this worker (a loop in C ignores the soft)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY:
+        return float("inf")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return hard - usage.ru_utime - usage.ru_stime
 
 
 def _out_of_time(signum: int, frame: FrameType | None) -> None:
@@ -79,13 +105,19 @@ def _warm_up() -> None:
     wire.decode(wire.encode({"a": [1.5, None]})[8:])
 
 
-def _limit_self(memory_bytes: int, last_fd: int) -> None:
+def _limit_self(memory_bytes: int, last_fd: int, cpu_hard: int) -> None:
     for limit, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 0),
                          (resource.RLIMIT_NPROC, 0), (resource.RLIMIT_NOFILE, last_fd + 1),
                          (resource.RLIMIT_AS, memory_bytes)):
         _, hard = resource.getrlimit(limit)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(limit, (value, value))
+    if cpu_hard > 0:
+        # the worker's whole life: past it the kernel sends SIGKILL, which a loop inside C
+        # (that never sees the soft limit's SIGXCPU) cannot ignore; the worker retires first
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        value = cpu_hard if hard == resource.RLIM_INFINITY else min(cpu_hard, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (value, value))
 
 
 def _answer(body: bytes, memory_bytes: int) -> tuple[dict[str, Any], int]:
@@ -197,4 +229,4 @@ def _replaced(answer: dict[str, Any], line: int | None, text: str) -> bytes:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(json.loads(sys.argv[1]))

@@ -21,6 +21,7 @@ from .access import account_or_403
 from .admin import admin
 from .diagrams import for_mermaid
 from .extension import engine
+from .script_quota import QuotaExceeded, sandbox_action
 
 _LINE = re.compile(r"^line (\d+):")
 _ACTIONS = ("validate", "preview", "save")
@@ -94,14 +95,17 @@ def script_action(name: str) -> tuple[str, int] | Response:
     if action not in _ACTIONS:
         return _editor(name, source, 400, problems=("Choose Validate, Preview or Save.",))
     try:
-        if action == "save":
-            saved = engine().scripts.save(name, source, author=account.username,
-                                          comment=request.form.get("comment", "").strip())
-            flash(f"Saved {name} version {saved.version}; it is active now.")
-            return redirect(url_for("admin.script_edit", name=name))
-        if action == "preview":
-            return _editor(name, source, previews=_previews(name, source))
-        evaluation = engine().scripts.evaluate(source, name=name)
+        with sandbox_action(account.username):
+            if action == "save":
+                saved = engine().scripts.save(name, source, author=account.username,
+                                              comment=request.form.get("comment", "").strip())
+                flash(f"Saved {name} version {saved.version}; it is active now.")
+                return redirect(url_for("admin.script_edit", name=name))
+            if action == "preview":
+                return _editor(name, source, previews=_previews(name, source))
+            evaluation = engine().scripts.evaluate(source, name=name)
+    except QuotaExceeded as exc:
+        return _editor(name, source, 429, problems=(str(exc),))
     except OptionScriptError as exc:
         return _editor(name, source, 400, problems=exc.problems, lines=error_lines(exc))
     return _editor(name, source, valid=True, values=sorted(evaluation.values.items()),

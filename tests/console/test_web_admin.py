@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 import idmflow.engine as idm
 import idmflow.console.web as web
@@ -175,3 +176,19 @@ def test_the_vendored_mermaid_names_its_version_and_licence() -> None:
     readme = (vendor / "README.md").read_text(encoding="utf-8")
     assert "mermaid" in readme and "MIT" in readme and re.search(r"\b11\.\d+\.\d+\b", readme)
     assert "MIT License" in (vendor / "mermaid.LICENSE").read_text(encoding="utf-8")
+
+
+def test_one_account_cannot_keep_the_sandbox_busy(app: Flask, as_admin: Client,
+                                                  default_source: str) -> None:
+    """One action at a time per account, and a bounded number a minute; nothing is lost."""
+    from idmflow.console.web import script_quota
+
+    with app.app_context(), script_quota.sandbox_action("admin"):  # e.g. another tab
+        response = as_admin.post(URL, data={"action": "validate", "source": default_source})
+    assert response.status_code == 429
+    page = text_of(response)
+    assert "Another Validate, Preview or Save of yours is still running" in page
+    assert OFF in page  # the edit comes back
+    statuses = [as_admin.post(URL, data={"action": "validate", "source": "x = 1"}).status_code
+                for _ in range(script_quota.PER_MINUTE)]
+    assert statuses[:-1] == [200] * (script_quota.PER_MINUTE - 1) and statuses[-1] == 429
