@@ -33,8 +33,12 @@ def emit_json(document: Any) -> None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print aligned columns; values are never truncated."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    """Print aligned columns; values are never truncated, and control or bidi characters
+    in them are shown escaped (a comment holding ESC must not rewrite the terminal)."""
+    from idmflow.option_scripts.visible import visible
+
+    cells = [[str(h) for h in headers]] + [["" if v is None else visible(str(v)) for v in r]
+                                           for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())

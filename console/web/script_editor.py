@@ -16,6 +16,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from idmflow.engine import OptionScriptError, ScriptVersion
+from idmflow.option_scripts.visible import hidden_characters, visible
 
 from .access import account_or_403
 from .admin import admin
@@ -24,6 +25,11 @@ from .extension import engine
 from .script_quota import QuotaExceeded, sandbox_action
 
 _LINE = re.compile(r"^line (\d+):")
+#: line numbers drawn beside the source: a refused, absurdly long script (past the source
+#: limit) must not become a page many times its size
+_GUTTER_LINES = 20_000
+#: hidden characters listed above the editor
+_HIDDEN_SHOWN = 20
 _ACTIONS = ("validate", "preview", "save")
 
 
@@ -56,10 +62,13 @@ def _active(name: str) -> ScriptVersion | None:
 
 def _editor(name: str, source: str, status: int = 200, **context: Any) -> tuple[str, int]:
     schema = engine().scripts.schema(name)
-    context.setdefault("problems", ())
+    # problems quote the script: its control and bidi characters are shown escaped
+    context["problems"] = [visible(str(p)) for p in context.get("problems", ())]
     context.setdefault("lines", [])
     return render_template("idmflow/admin/script_edit.html", name=name, source=source,
                            active=_active(name), schema=schema,
+                           hidden=hidden_characters(source)[:_HIDDEN_SHOWN],
+                           gutter=min(source.count("\n") + 1, _GUTTER_LINES),
                            comment=request.form.get("comment", ""), **context), status
 
 

@@ -66,3 +66,18 @@ def test_json_is_one_compact_strict_line(cli, tmp_path: Path) -> None:  # type: 
     result = cli("scripts", "eval", "--file", str(nan), "--json")
     assert result.exit_code == 1 and result.stdout == ""
     assert "NaN or infinite" in result.stderr
+
+
+def test_show_is_byte_exact_when_piped_and_errors_come_escaped(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("init")
+    tricky = DEFAULT_SCRIPT.read_text() + "# \x1b]52;c;ZWNobyBoaQ==\x07 \u202e\n"
+    path = tmp_path / "tricky.py"
+    path.write_text(tricky)
+    assert cli("scripts", "save", "CardsScriptOptions", "--file", str(path), "--as",
+               "admin").exit_code == 0
+    assert cli("scripts", "show", "CardsScriptOptions").stdout == tricky
+    path.write_text("raise ValueError('\x1b[2J\u202e')\n")
+    result = cli("scripts", "eval", "--file", str(path))
+    assert result.exit_code == 1
+    assert result.stderr == "error: option script '<file>' is refused:\n  line 1: ValueError: " \
+                            "\\x1b[2J\\u202e\n"

@@ -192,3 +192,19 @@ def test_one_account_cannot_keep_the_sandbox_busy(app: Flask, as_admin: Client,
     statuses = [as_admin.post(URL, data={"action": "validate", "source": "x = 1"}).status_code
                 for _ in range(script_quota.PER_MINUTE)]
     assert statuses[:-1] == [200] * (script_quota.PER_MINUTE - 1) and statuses[-1] == 429
+
+
+def test_the_diff_and_the_editor_show_what_runs(as_admin: Client, web_engine: idm.Engine,
+                                                default_source: str) -> None:
+    """A form feed hides nothing (the parser reads one line), and hidden characters show."""
+    trick = default_source.replace(OFF, f"CardsBatchRequestApproval = True # \x0c{OFF}")
+    web_engine.scripts.save(SCRIPT, trick, author="admin")
+    diff = text_of(as_admin.get(f"{URL}/diff?to=2"))
+    assert f'<span class="removed">-{OFF}</span>' in diff
+    assert f'<span class="added">+CardsBatchRequestApproval = True # \\x0c{OFF}</span>' in diff
+    page = text_of(as_admin.get(URL))
+    line = line_of(default_source, OFF)
+    assert "do not show as themselves" in page and f"line {line}: <code>\\x0c</code>" in page
+    bidi = default_source + "Note = 'abc\u202e'\nraise ValueError('\x1b[2J')\n"
+    page = text_of(as_admin.post(URL, data={"action": "validate", "source": bidi}))
+    assert "ValueError: \\x1b[2J" in page and "\x1b" not in page.split("<textarea")[0]
