@@ -70,10 +70,11 @@ class ScriptSchema:
 def _problems(name: str, problems: Sequence[Problem]) -> OptionScriptError:
     from idmflow.option_scripts.sizes import Sizes, capped, more_text
 
-    # the sandbox lists at most 50 of its own; the schema checks may add as many again
-    lines = capped([p.message if p.line is None or p.message.startswith("line ")
-                    else f"line {p.line}: {p.message}" for p in problems],
-                   Sizes().problems + 1, more_text)
+    lines = [p.message if p.line is None or p.message.startswith("line ")
+             else f"line {p.line}: {p.message}" for p in problems]
+    limit = Sizes().problems
+    if len(lines) > limit + 1:  # the schema checks' (the sandbox's come capped, counted)
+        lines = capped(lines, limit, more_text)
     first = next((p.line for p in problems if p.line is not None), None)
     return OptionScriptError(f"option script {name!r} is refused:\n" + "\n".join(
         f"  {line}" for line in lines), script=name, line=first, problems=lines)

@@ -1,16 +1,20 @@
 """The worker process: runs scripts under resource limits, far from the host's memory.
 
-`sandbox` starts it as a fresh interpreter (`python -I -c ...`, an empty environment, cwd
-"/"), so it holds nothing of the host: no database connection, no secret, no environment
-variable, no open file. Before it answers its first request it limits itself:
+`spawn` starts it as a fresh interpreter (an environment holding only PYTHONHASHSEED=0,
+cwd "/"), so it holds nothing of the host: no database connection, no secret, no open
+file. Before it answers its first request (`prepare`) it imports and runs everything once,
+then limits itself:
 
 - RLIMIT_AS: address space (`Limits.memory_bytes`); a huge list or string is a MemoryError.
 - RLIMIT_CPU and ITIMER_PROF: per request, CPU time (`Limits.cpu_seconds`); the signal
   raises `CpuLimitExceeded` inside the script, so the problem names the line it was on.
-  The itimer is exact; the rlimit (whole seconds) backs it up.
+  The itimer is exact; the soft rlimit (whole seconds) backs it up; the hard rlimit is the
+  worker's whole life's budget, a SIGKILL even a loop inside C cannot ignore, and the
+  worker retires before it runs out.
 - RLIMIT_NOFILE down to the descriptors it already has, RLIMIT_NPROC 0 and RLIMIT_FSIZE 0:
   nothing to open, spawn or write even for a script that escaped RestrictedPython.
 - RLIMIT_CORE 0: a crash leaves no core file.
+- then `confinement`: the user drop, PR_SET_PDEATHSIG, no_new_privs, seccomp.
 
 Standard input and output are moved aside at once (to /dev/null), so nothing printed by
 accident can corrupt the protocol. After a limit is hit the worker answers, then exits;

@@ -32,7 +32,7 @@ def sandbox() -> Iterator[Sandbox]:
 def test_public_api_is_pinned() -> None:
     assert sorted(option_scripts.__all__) == [
         "Evaluation", "Limits", "OptionSchema", "Problem", "RuleInfo", "RuleResults",
-        "RuleSchema", "Sandbox", "check", "default_sandbox"]
+        "RuleSchema", "Sandbox", "Sizes", "check", "default_sandbox"]
 
 
 def test_import_starts_nothing_and_stays_in_its_layer() -> None:

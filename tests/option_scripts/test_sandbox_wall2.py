@@ -184,3 +184,28 @@ def test_a_missing_user_is_a_clear_error_when_root() -> None:
         pytest.skip("the user drop applies to a host running as root")
     with pytest.raises(RuntimeError, match="no user 'no-such-idmflow-user'"):
         Sandbox(user="no-such-idmflow-user").evaluate("x = 1")
+
+
+def test_a_missing_protection_is_said_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Where the platform lacks one (no libseccomp, say), the worker starts and idmflow
+    says so once per process, not per worker."""
+    from idmflow.option_scripts import sandbox as host_side
+
+    caplog.set_level("WARNING", logger="idmflow.option_scripts")
+    host_side._report(("a test-only protection",))
+    host_side._report(("a test-only protection",))
+    assert [r.getMessage() for r in caplog.records] == [
+        "option-script sandbox: running without a test-only protection on this system; wall 1 "
+        "(RestrictedPython) and the resource limits still hold (see docs/option-scripts.md)"]
+
+
+def test_the_worker_has_a_hard_cpu_limit() -> None:
+    """A loop inside C never sees the soft limit's SIGXCPU; the hard limit is a SIGKILL."""
+    with Sandbox() as box:
+        box.evaluate("x = 1")
+        worker = box._slot.worker
+        assert worker is not None
+        with open(f"/proc/{worker.process.pid}/limits") as limits:
+            line = next(row for row in limits if row.startswith("Max cpu time"))
+        expected = str(int(box.limits.cpu_seconds * 20) + 10)
+        assert line.split()[3:6] == [expected, expected, "seconds"]  # soft back at hard, idle
