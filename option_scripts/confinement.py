@@ -80,11 +80,10 @@ def confine(config: dict[str, Any], seccomp: Any) -> list[str]:
         OSError: the user cannot be taken on, or the host is gone; the worker must not run.
     """
     missing: list[str] = []
-    if not sys.platform.startswith("linux"):
-        return ["user", "pdeathsig", "no_new_privs", "seccomp"] if os.geteuid() == 0 else \
-            ["pdeathsig", "no_new_privs", "seccomp"]
-    libc = _libc()
     _drop_privileges(config.get("user") or "nobody", config.get("uid"), config.get("gid"))
+    if not sys.platform.startswith("linux"):  # prctl and seccomp are Linux's
+        return ["pdeathsig", "no_new_privs", "seccomp"]
+    libc = _libc()
     # after the drop: changing credentials clears the parent-death signal
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         missing.append("pdeathsig")

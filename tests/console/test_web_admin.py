@@ -208,3 +208,14 @@ def test_the_diff_and_the_editor_show_what_runs(as_admin: Client, web_engine: id
     bidi = default_source + "Note = 'abc\u202e'\nraise ValueError('\x1b[2J')\n"
     page = text_of(as_admin.post(URL, data={"action": "validate", "source": bidi}))
     assert "ValueError: \\x1b[2J" in page and "\x1b" not in page.split("<textarea")[0]
+
+
+def test_a_huge_script_is_refused_without_a_huge_page(as_admin: Client,
+                                                      default_source: str) -> None:
+    """Half a megabyte of lines made a 9.9 MB editor page (a gutter number per line)."""
+    huge = default_source + "\n" * 500_000
+    response = as_admin.post(URL, data={"action": "validate", "source": huge})
+    assert response.status_code == 400
+    page = text_of(response)
+    assert "the limit is 256 KB of source" in page
+    assert len(response.data) < 2 * len(huge.encode())
