@@ -204,10 +204,13 @@ class Sandbox:
     def close(self) -> None:
         """Stop the workers; the sandbox cannot be used afterwards."""
         pool = self._pool
+        # a running call ends within its wall-clock limit; past that, stop it anyway (at
+        # interpreter exit a daemon thread's call must not hold the exit up)
+        deadline = time.monotonic() + self.limits.wall_seconds + 1
         with pool.free:
             pool.closed = True
-            while any(slot.busy for slot in pool.slots):
-                pool.free.wait()
+            while any(slot.busy for slot in pool.slots) and time.monotonic() < deadline:
+                pool.free.wait(max(0.0, deadline - time.monotonic()))
             pool.stop()
 
     def evaluate(self, source: str, *, name: str = "<script>") -> Evaluation:

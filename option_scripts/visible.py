@@ -33,7 +33,7 @@ def visible(text: str) -> str:
 
 def hidden_characters(text: str) -> list[tuple[int, str]]:
     """(line, escape) for each hidden character of `text`, lines counted as the parser does."""
-    found = []
+    found: list[tuple[int, str]] = []
     for number, line in enumerate(source_lines(text), 1):
         found.extend((number, _escape(m)) for m in _HIDDEN.finditer(line))
     return found
