@@ -20,7 +20,7 @@ if TYPE_CHECKING:
                               RuleSpec, Step, TaskSpec, Transition)
     from .errors import (Conflict, DatabaseUnavailable, DefinitionError, IdmflowError,
                          InputError, InvariantViolation, NotAllowed, NotFound,
-                         OptionScriptError)
+                         OptionScriptError, RuleFailed, UnknownDefinitionVersion)
     from .instances import InstanceView
     from .invariants import upgrade_schema
     from .mail import Delivery
@@ -44,7 +44,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
                     "RuleSpec", "Step", "TaskSpec", "Transition"),
     "errors": ("Conflict", "DatabaseUnavailable", "DefinitionError", "IdmflowError",
                "InputError", "InvariantViolation", "NotAllowed", "NotFound",
-               "OptionScriptError"),
+               "OptionScriptError", "RuleFailed", "UnknownDefinitionVersion"),
     "instances": ("InstanceView",),
     "invariants": ("upgrade_schema",),
     "mail": ("Delivery",),
@@ -69,9 +69,10 @@ __all__ = [
     "InputError", "InstanceView", "Invariant", "InvariantViolation", "Lifecycle", "MailRecord",
     "NotAllowed", "NotFound", "Notification", "Notifier", "OptionScriptError", "OptionScripts",
     "OptionSpec", "OptionsProvider", "OptionsSnapshot", "ProcessDefinition", "Producer",
-    "ProductionOrder", "ProductionResult", "Registry", "RuleSpec", "ScriptSchema",
+    "ProductionOrder", "ProductionResult", "Registry", "RuleFailed", "RuleSpec", "ScriptSchema",
     "ScriptVersion", "Step", "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition",
-    "USER_STATES", "UserDirectory", "UserQuery", "UserState", "compile_lifecycle",
+    "USER_STATES", "UnknownDefinitionVersion", "UserDirectory", "UserQuery", "UserState",
+    "compile_lifecycle",
     "compile_process", "open", "problems_of", "render_mail", "render_step", "upgrade_schema",
     "validate_lifecycle", "validate_process",
 ]

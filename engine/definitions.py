@@ -128,7 +128,10 @@ class ProcessDefinition:
     #: the default option script this process ships, installed by `idmflow init`
     default_script: Path | None = None
     initial: str | None = None
+    #: recorded on each instance; the engine fires only instances of this version, or of
+    #: one listed in `compatible_versions` (older versions this one still runs unchanged)
     version: str = "1"
+    compatible_versions: tuple[str, ...] = ()
     #: where the step views live (a folder of Jinja2 templates)
     templates: Path | None = None
     #: where `mail/NAME.txt` and `mail/NAME.html` live (default: `templates`)

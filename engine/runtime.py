@@ -28,8 +28,9 @@ from .bulk import EntityOps
 from .compiler import CompiledProcess, compile_process
 from .context import StepContext
 from .definitions import ProcessDefinition, Transition
-from .errors import Conflict, DefinitionError, IdmflowError, NotAllowed, NotFound
+from .errors import Conflict, DefinitionError, IdmflowError, NotAllowed, NotFound, RuleFailed
 from .instances import InstanceView
+from .migration import OptionMigration, check_version
 from .options import OptionsProvider
 from .ports import Account, Accounts, Clock, Notifier, Producer, UserDirectory
 from .reads import EngineReads
@@ -63,6 +64,8 @@ class Engine(EngineReads):
                                      clock)
         #: where processes get their options: the active script versions unless overridden
         self.options: OptionsProvider = options or self.scripts
+        self._migration = OptionMigration(self._transaction, self._connection, registry,
+                                          self.scripts, clock)
 
     # -- processes -------------------------------------------------------------------
 
@@ -137,8 +140,25 @@ class Engine(EngineReads):
             InputError: the handler refused the input (nothing is written).
         """
         account = self.account(actor)
-        with self._transaction() as conn:
-            self._fire_in(conn, instance_id, trigger, account, input, expected_version, progress)
+        try:
+            with self._transaction() as conn:
+                self._fire_in(conn, instance_id, trigger, account, input, expected_version,
+                              progress)
+        except RuleFailed as exc:  # noted on the instance: an admin may migrate it
+            self._migration.record_failure(instance_id, trigger=trigger, actor=actor, error=exc)
+            raise
+        return self.instance(instance_id)
+
+    def migrate_options(self, instance_id: int, *, actor: str) -> InstanceView:
+        """Move an instance to the current option-script version (admins only), audited:
+        for an instance stuck on a version whose rule fails, once the script is fixed.
+
+        Raises:
+            NotAllowed: not an admin, the instance ended, nothing to migrate, or its step is
+                switched off by the current options.
+            OptionScriptError: the rule that failed for it still fails (nothing changes).
+        """
+        self._migration.migrate(instance_id, actor=actor, options=self.options)
         return self.instance(instance_id)
 
     def instance(self, instance_id: int) -> InstanceView:
@@ -239,6 +259,7 @@ class Engine(EngineReads):
                 f"instance {instance_id} is at version {row.version}, not "
                 f"{expected_version}: someone changed it first; reload it and try again")
         definition = self.definition(row.process)
+        check_version(definition, instance_id, row.process_version)
         compiled = compile_process(definition, row.options)
         transition = compiled.transition(row.state, trigger)
         if not system:

@@ -21,6 +21,7 @@ from .context import TaskContext
 from .definitions import TaskSpec
 from .errors import Conflict, InputError, NotAllowed, NotFound
 from .instances import InstanceView
+from .migration import check_version
 from .ports import Account
 from .records import TaskView
 
@@ -99,6 +100,7 @@ def decide(engine: Engine, task_id: int, *, actor: str, decision: str,
                            "nothing was changed")
         row = engine._load(conn, task.instance_id)
         definition = engine.definition(row.process)
+        check_version(definition, row.id, row.process_version)
         spec = definition.task(task.kind)
         now = engine.clock.now()
         common = engine._common(conn, definition, row, account, now)

@@ -54,6 +54,14 @@ def history(conn: Connection, *, subject_kind: str | None = None, subject_id: in
     return list(conn.execute(stmt))
 
 
+def latest(conn: Connection, subject_kind: str, subject_id: int, trigger: str
+           ) -> Row[Any] | None:
+    """The newest event of one subject with `trigger`, or None."""
+    return conn.execute(select(audit_events).where(
+        audit_events.c.subject_kind == subject_kind, audit_events.c.subject_id == subject_id,
+        audit_events.c.trigger == trigger).order_by(audit_events.c.id.desc()).limit(1)).first()
+
+
 def last_moves(conn: Connection, subject_kind: str, ids: Sequence[int]) -> dict[int, Row[Any]]:
     """The newest event of each subject, by id (to say who decided a card already)."""
     rows = conn.execute(select(audit_events).where(

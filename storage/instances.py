@@ -35,6 +35,16 @@ def update_instance(conn: Connection, instance_id: int, *, expected_version: int
     return result.rowcount == 1
 
 
+def update_options(conn: Connection, instance_id: int, *, expected_version: int,
+                   options_version: str, options: dict[str, Any], now: dt.datetime) -> bool:
+    """Move an instance to other option values if nobody wrote since `expected_version`."""
+    result = conn.execute(
+        update(t).where(t.c.id == instance_id, t.c.version == expected_version)
+        .values(options_version=options_version, options=options,
+                version=expected_version + 1, updated_at=now))
+    return result.rowcount == 1
+
+
 def list_instances(conn: Connection, *, process: str | None = None, started_by: str | None = None,
                    limit: int | None = None) -> list[Row[Any]]:
     """Instances, oldest first, without their (possibly large) data."""

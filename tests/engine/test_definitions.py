@@ -35,9 +35,11 @@ def test_public_api_is_pinned() -> None:
         "Invariant", "InvariantViolation", "Lifecycle", "MailRecord", "NotAllowed", "NotFound", "Notification", "Notifier",
         "OptionScriptError", "OptionScripts", "OptionSpec", "OptionsProvider",
         "OptionsSnapshot", "ProcessDefinition", "Producer", "ProductionOrder",
-        "ProductionResult", "Registry", "RuleSpec", "ScriptSchema", "ScriptVersion",
+        "ProductionResult", "Registry", "RuleFailed", "RuleSpec", "ScriptSchema",
+        "ScriptVersion",
         "Step", "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition",
-        "USER_STATES", "UserDirectory", "UserQuery", "UserState", "compile_lifecycle",
+        "USER_STATES", "UnknownDefinitionVersion", "UserDirectory", "UserQuery", "UserState",
+        "compile_lifecycle",
         "compile_process", "open", "problems_of", "render_mail", "render_step",
         "upgrade_schema", "validate_lifecycle", "validate_process"])
 
