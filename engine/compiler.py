@@ -8,8 +8,10 @@ is ever built per instance or per card, and stored rows are never added to it as
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -141,9 +143,58 @@ class CompiledLifecycle(_Compiled):
                                 frozenset(lifecycle.final), lifecycle.transitions))
 
 
-# Keyed by the definition object itself (the compiled entry holds it, so its id stays
-# unique) and the canonical JSON of the options snapshot.
-_cache: dict[tuple[int, str], CompiledProcess] = {}
+class _CompiledCache:
+    """Compiled processes, least recently used first out, within a size budget.
+
+    Keyed by the definition object itself (the compiled entry holds it, so its id stays
+    unique) and a hash of the options snapshot's canonical JSON: the key stays small
+    whatever the options hold. Each Preview of an edited script compiles under new options,
+    so without a budget the cache grew by the options' size per Preview, forever. The
+    budget counts the options' JSON (what an entry keeps alive beyond its small graph); an
+    entry larger than the whole budget is compiled and used, never kept.
+    """
+
+    def __init__(self, *, entries: int, budget_bytes: int) -> None:
+        self.entries = entries
+        self.budget_bytes = budget_bytes
+        self._items: OrderedDict[tuple[int, bytes], tuple[CompiledProcess, int]] = \
+            OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, definition: ProcessDefinition, options: Mapping[str, Any]) -> CompiledProcess:
+        canonical = options_key(options).encode("utf-8")
+        key = (id(definition), hashlib.blake2b(canonical, digest_size=20).digest())
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found[0]
+        compiled = CompiledProcess(definition, options)  # outside the lock: it may be slow
+        size = len(canonical)
+        if size > self.budget_bytes:
+            return compiled
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:  # another thread compiled it meanwhile: one machine
+                return found[0]
+            self._items[key] = (compiled, size)
+            self._bytes += size
+            while len(self._items) > self.entries or self._bytes > self.budget_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+        return compiled
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def bytes(self) -> int:
+        """What the kept entries' options take, as JSON."""
+        return self._bytes
+
+
+_cache = _CompiledCache(entries=256, budget_bytes=32 << 20)
 _lifecycles: dict[int, CompiledLifecycle] = {}
 _lock = threading.Lock()
 
@@ -155,14 +206,7 @@ def options_key(options: Mapping[str, Any]) -> str:
 
 def compile_process(definition: ProcessDefinition, options: Mapping[str, Any]) -> CompiledProcess:
     """The cached compiled graph of `definition` under `options`."""
-    key = (id(definition), options_key(options))
-    compiled = _cache.get(key)
-    if compiled is None:
-        with _lock:
-            compiled = _cache.get(key)
-            if compiled is None:
-                compiled = _cache[key] = CompiledProcess(definition, options)
-    return compiled
+    return _cache.get(definition, options)
 
 
 def compile_lifecycle(lifecycle: Lifecycle) -> CompiledLifecycle:

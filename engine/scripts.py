@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row
+from sqlalchemy.exc import DataError
 
 from idmflow.storage import audit, scripts
 
@@ -67,8 +68,13 @@ class ScriptSchema:
 
 
 def _problems(name: str, problems: Sequence[Problem]) -> OptionScriptError:
+    from idmflow.option_scripts.sizes import Sizes, capped, more_text
+
     lines = [p.message if p.line is None or p.message.startswith("line ")
              else f"line {p.line}: {p.message}" for p in problems]
+    limit = Sizes().problems
+    if len(lines) > limit + 1:  # the schema checks' (the sandbox's come capped, counted)
+        lines = capped(lines, limit, more_text)
     first = next((p.line for p in problems if p.line is not None), None)
     return OptionScriptError(f"option script {name!r} is refused:\n" + "\n".join(
         f"  {line}" for line in lines), script=name, line=first, problems=lines)
@@ -147,9 +153,21 @@ class OptionScripts:
             OptionScriptError: the script is refused; the previous version stays active.
         """
         self.require_admin(author, f"save option script {name!r}")
+        if "\x00" in comment:
+            raise OptionScriptError(f"the comment on option script {name!r} holds a NUL "
+                                    "character (\\x00), which cannot be stored; remove it",
+                                    script=name)
         evaluation = self.evaluate(source, name=name)
-        with self._transaction() as conn:
-            return self._append(conn, name, source, evaluation, author, comment, trigger)
+        try:
+            with self._transaction() as conn:
+                return self._append(conn, name, source, evaluation, author, comment, trigger)
+        except (DataError, UnicodeEncodeError) as exc:
+            # what the sandbox accepted but the database cannot hold (a NUL in the comment,
+            # on PostgreSQL): the transaction rolled back, the active version stays
+            raise OptionScriptError(
+                f"option script {name!r} cannot be stored: the database refuses its source "
+                "or comment (a NUL character or text that is not valid UTF-8); remove such "
+                "characters and save again", script=name) from exc
 
     def restore(self, name: str, version: int, *, author: str) -> ScriptVersion:
         """Make an old version active again, as a new version (history is never rewritten)."""

@@ -14,31 +14,36 @@ from typing import Any
 
 from .plain import not_plain, scrub
 from .results import Evaluation, Problem, RuleInfo, RuleResults
+from .sizes import Sizes, capped, more_text
 from .wire import ProtocolError
 
 
-def evaluation_from(answer: dict[str, Any]) -> Evaluation:
+def evaluation_from(answer: dict[str, Any], sizes: Sizes = Sizes()) -> Evaluation:
     """The `Evaluation` in a worker's answer to "evaluate"."""
     values = _mapping(answer.get("values"), "values")
+    if len(values) + len(_mapping(answer.get("rules"), "rules")) > sizes.names:
+        raise ProtocolError(f"more than {sizes.names} top-level names")
     for value in values.values():
         _plain(value, "a value")
     rules = {}
     for name, info in _mapping(answer.get("rules"), "rules").items():
-        if not (isinstance(info, list) and len(info) == 3 and isinstance(info[0], list)
-                and all(isinstance(p, str) and p.isidentifier() for p in info[0])):
+        if not (isinstance(info, list) and len(info) == 4 and isinstance(info[0], list)
+                and all(isinstance(p, str) and p.isidentifier() for p in info[0])
+                and type(info[3]) is bool):
             raise ProtocolError(f"rule {name!r} is malformed")
         params, required, line = tuple(info[0]), _number(info[1]), _number(info[2])
         if not 0 <= required <= len(params):
             raise ProtocolError(f"rule {name!r} has {required} required parameters")
-        rules[name] = RuleInfo(name, params, required, line)
+        rules[name] = RuleInfo(name, params, required, line, varargs=info[3])
     lines = {name: _number(line) for name, line in _mapping(answer.get("lines"), "lines").items()}
-    return Evaluation(values, rules, lines, _problems(answer))
+    return Evaluation(values, rules, lines, _problems(answer, sizes))
 
 
-def rule_results_from(answer: dict[str, Any], count: int) -> RuleResults:
+def rule_results_from(answer: dict[str, Any], count: int, sizes: Sizes = Sizes()
+                      ) -> RuleResults:
     """The `RuleResults` in a worker's answer to "call_rule" over `count` items."""
     results = answer.get("results")
-    problems = _problems(answer)
+    problems = _problems(answer, sizes)
     if not isinstance(results, list) or len(results) != (0 if problems else count):
         raise ProtocolError("the number of results does not match the items")
     for result in results:
@@ -70,10 +75,13 @@ def _plain(value: Any, what: str) -> None:
         raise ProtocolError(f"{what} is {reason}")
 
 
-def _problems(answer: dict[str, Any]) -> tuple[Problem, ...]:
+def _problems(answer: dict[str, Any], sizes: Sizes) -> tuple[Problem, ...]:
     problems = answer.get("problems")
     if not isinstance(problems, list):
         raise ProtocolError("problems is not a list")
+    # the worker lists `sizes.problems` and counts the rest in one more line; a worker that
+    # lists more is cut here the same way
+    problems = capped(problems, sizes.problems + 1, lambda n: [None, more_text(n)])
     out = []
     for item in problems:
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], str)):

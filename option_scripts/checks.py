@@ -52,8 +52,14 @@ def check(evaluation: Evaluation, options: Sequence[OptionSchema],
     declared_options = {option.name: option for option in options}
     declared_rules = {rule.name: rule for rule in rules}
     known = [*declared_options, *declared_rules]
+    look_alikes = _LookAlikes(known)
 
     def typo(name: str, line: int | None) -> list[Problem]:
+        if (twin := look_alikes.of(name)) is not None:
+            what = "option" if twin in declared_options else "rule"
+            return [problem(line, f"'{_escaped(name)}' looks like the {what} '{twin}' but is "
+                                  f"spelt with look-alike characters ({_foreign(name)}); "
+                                  f"type the {what}'s name in plain letters")]
         guess = meant(name, known)
         if guess is None:
             return []
@@ -102,7 +108,45 @@ def _signature(rule: RuleSchema, info: RuleInfo) -> list[Problem]:
     wanted = len(rule.params)
     return [problem(info.line, f"rule '{rule.name}' must take {wanted} parameter"
                                f"{'' if wanted == 1 else 's'} ({', '.join(rule.params)}); "
-                               f"it takes ({', '.join(info.params)})")]
+                               f"it takes ({', '.join(info.params + ('*args',) * info.varargs)})")]
+
+
+class _LookAlikes:
+    """Known names by their Unicode confusable skeleton (TR39, through `disarm`).
+
+    Only a name with non-ASCII letters is looked up: an ASCII look-alike ("Approva1") is
+    within the typo distance anyway, and non-ASCII helpers such as `Größe` stay allowed
+    unless their skeleton is an option's.
+    """
+
+    def __init__(self, known: Sequence[str]) -> None:
+        self.known = known
+        self._skeletons: dict[str, str] | None = None
+
+    def of(self, name: str) -> str | None:
+        if name.isascii():
+            return None
+        from disarm import skeleton_key  # the host's checks only; loads on first use
+
+        if self._skeletons is None:
+            self._skeletons = {}
+            for known in self.known:
+                self._skeletons.setdefault(skeleton_key(known), known)
+        twin = self._skeletons.get(skeleton_key(name))
+        return twin if twin is not None and twin != name else None
+
+
+def _escaped(name: str) -> str:
+    """`name` with each non-ASCII character written as \\uXXXX, so it reads unambiguously."""
+    return name.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _foreign(name: str) -> str:
+    """The characters of `name` that are not plain ASCII, named."""
+    import unicodedata
+
+    chars = dict.fromkeys(c for c in name if not c.isascii())
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in chars)
 
 
 def _kind(value: Any) -> str:

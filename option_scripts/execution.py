@@ -9,25 +9,47 @@ dicts ready for JSON: the process boundary (`worker`) only moves them.
 
 from __future__ import annotations
 
-import functools
+import inspect
 import types
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, TypeGuard
 
 from .guards import SAFE_BUILTINS, CpuLimitExceeded
 from .plain import is_plain, not_plain, read_only, scrub
 from .policy import UNOFFERED, Compiled, compile_script
+from .sizes import Sizes, capped, more_text, too_large
 from .spelling import meant
 
 #: (line, message) as it travels back to the host
 WireProblem = tuple[int | None, str]
 #: why the worker should start afresh after this request (a limit hit); see `worker`
 REASONS_TO_RETIRE: list[str] = []
+#: the size limits when a request names none (the worker's warm-up)
+DEFAULT_SIZES = Sizes().to_wire()
 
 
-@functools.lru_cache(maxsize=32)
+#: compiled scripts by (source, name), least recently used first; refused ones are never
+#: kept (each Validate of a broken script would else hold its source and problems, and
+#: one admin's refused scripts used up the memory another's valid one needed)
+_COMPILED: OrderedDict[tuple[str, str], Compiled] = OrderedDict()
+_COMPILED_ENTRIES = 32
+_COMPILED_SOURCE_BYTES = 4 << 20
+
+
 def _compiled(source: str, filename: str) -> Compiled:
-    return compile_script(source, filename)
+    key = (source, filename)
+    found = _COMPILED.get(key)
+    if found is not None:
+        _COMPILED.move_to_end(key)
+        return found
+    compiled = compile_script(source, filename)
+    if compiled.code is not None:
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > _COMPILED_ENTRIES or \
+                sum(len(s) for s, _ in _COMPILED) > _COMPILED_SOURCE_BYTES:
+            _COMPILED.popitem(last=False)
+    return compiled
 
 
 def _prefixed(line: int | None, text: str) -> WireProblem:
@@ -56,9 +78,17 @@ def _is_rule(value: Any, namespace: dict[str, Any]) -> TypeGuard[types.FunctionT
 
 def evaluate(source: str, filename: str, limits: dict[str, Any]) -> dict[str, Any]:
     """Run a script once: {"values", "rules", "lines", "problems"} for the host."""
+    sizes = limits.get("sizes", DEFAULT_SIZES)
     namespace, lines, problems = _run(source, filename, limits)
     values: dict[str, Any] = {}
     rules: dict[str, list[Any]] = {}
+    names = [name for name in namespace if not name.startswith("_")]
+    if len(names) > sizes["names"]:
+        past = names[sizes["names"]]
+        return {"values": {}, "rules": {}, "lines": {}, "problems": [_prefixed(
+            lines.get(past), f"the script defines {len(names):,} top-level names; the limit "
+                             f"is {sizes['names']:,} (the first past it is '{past}'); keep "
+                             "data in lists and dicts")]}
     for name, value in namespace.items():
         if name.startswith("_"):
             continue
@@ -67,7 +97,8 @@ def evaluate(source: str, filename: str, limits: dict[str, Any]) -> dict[str, An
             code = value.__code__
             params = list(code.co_varnames[:code.co_argcount])
             required = len(params) - len(value.__defaults__ or ())
-            rules[name] = [params, required, line or code.co_firstlineno]
+            varargs = bool(code.co_flags & inspect.CO_VARARGS)
+            rules[name] = [params, required, line or code.co_firstlineno, varargs]
             continue
         reason = not_plain(value)
         if reason:
@@ -75,10 +106,13 @@ def evaluate(source: str, filename: str, limits: dict[str, Any]) -> dict[str, An
                                             "hold plain data (None, bool, int, float, str, "
                                             "or lists and str-keyed dicts of them) or be a "
                                             "function"))
+        elif (excess := too_large(value, sizes)) is not None:
+            problems.append(_prefixed(line, f"'{name}' is too large: it holds {excess}"))
         else:
             values[name] = value
     kept = {name: line for name, line in lines.items() if name in values or name in rules}
     problems.sort(key=lambda p: p[0] or 0)
+    problems = capped(problems, sizes["problems"], lambda n: (None, more_text(n)))
     return {"values": values, "rules": rules, "lines": kept, "problems": problems}
 
 
@@ -86,9 +120,11 @@ def call_rule(source: str, filename: str, rule: str, items: Sequence[Any],
               limits: dict[str, Any]) -> dict[str, Any]:
     """Run a script once, then its rule once per item: {"results", "problems"}, and
     "failed_item" (the index of the item it failed for) when it failed for one."""
+    sizes = limits.get("sizes", DEFAULT_SIZES)
     namespace, lines, problems = _run(source, filename, limits)
     if problems:
-        return {"results": [], "problems": problems}
+        return {"results": [], "problems": capped(problems, sizes["problems"],
+                                                  lambda n: (None, more_text(n)))}
     function = namespace.get(rule)
     if not _is_rule(function, namespace):
         rules = sorted(name for name, value in namespace.items() if _is_rule(value, namespace))
@@ -108,10 +144,12 @@ def call_rule(source: str, filename: str, rule: str, items: Sequence[Any],
         except BaseException as exc:
             problem = explain(exc, namespace, limits, f"rule '{rule}' failed for item {index}: ")
             return {"results": [], "problems": [problem], "failed_item": index}
-        if type(result) is not bool and not is_plain(result):
+        if type(result) is not bool and (not is_plain(result)
+                                         or too_large(result, sizes) is not None):
             line = lines.get(rule, function.__code__.co_firstlineno)
+            what = not_plain(result) or f"a result too large ({too_large(result, sizes)})"
             return {"results": [], "problems": [_prefixed(
-                line, f"rule '{rule}' returned {not_plain(result)} for item {index}; a rule "
+                line, f"rule '{rule}' returned {what} for item {index}; a rule "
                       "must return plain data")], "failed_item": index}
         append(result)
     return {"results": results, "problems": []}

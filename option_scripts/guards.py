@@ -69,6 +69,9 @@ ATTRIBUTES: dict[type, frozenset[str]] = {
     str: _STR, list: _LIST, dict: _DICT, set: _SET, tuple: frozenset({"count", "index"}),
     ReadOnlyList: _LIST_READ, ReadOnlyDict: _DICT_READ,
 }
+_SET_READ = frozenset(
+    "copy difference intersection isdisjoint issubset issuperset symmetric_difference "
+    "union".split())
 _INDEXABLE = frozenset({str, list, tuple, dict, range, ReadOnlyList, ReadOnlyDict})
 _WRITABLE = frozenset({list, dict})
 
@@ -79,6 +82,9 @@ def guarded_getattr(obj: Any, name: str) -> Any:
         raise CpuLimitExceeded()
     if name in ATTRIBUTES.get(type(obj), ()):
         return getattr(obj, name)
+    if (obj is safe_str or type(obj) is type) and name in _UNBOUND.get(obj, ()):
+        # `str.lower` as a function, e.g. sorted(names, key=str.lower)
+        return getattr(str if obj is safe_str else obj, name)
     if name in ("format", "format_map") and isinstance(obj, str):
         raise AttributeError(f"str.{name}() is not available (it can read any attribute of "
                              "its arguments); use an f-string")
@@ -139,8 +145,8 @@ def augment_item(container: Any, key: Any, op: str, value: Any) -> None:
     guarded_write(container)[key] = inplace(op, guarded_getitem(container, key), value)
 
 
-def guarded_apply(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """A call with `*args` or `**kwargs`."""
+def guarded_apply(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """A call with `*args` or `**kwargs` (positional-only: `dict(**d, function=1)` works)."""
     _check()
     return function(*args, **kwargs)
 
@@ -163,16 +169,26 @@ def plain_for_format(value: Any) -> Any:
     return value
 
 
-def guarded_mod(left: Any, right: Any) -> Any:
-    """`left % right`: for strings, only plain data may be formatted."""
+def guarded_mod(left: Any, right: Any, /) -> Any:
+    """`left % right`: for str and bytes, only plain data may be formatted, and an
+    exception is formatted as its scrubbed message (its own message may hold a repr)."""
     _check()
     if isinstance(left, (str, bytes)):
-        for item in right if isinstance(right, tuple) else (right,):
-            _printable(item, "'%' formatting")
+        if isinstance(right, tuple):
+            right = tuple(_formattable(item) for item in right)
+        elif type(right) is dict:
+            right = {key: _formattable(item) for key, item in right.items()}
+        else:
+            right = _formattable(right)
     return left % right
 
 
-def safe_str(value: Any = "") -> str:
+def _formattable(value: Any) -> Any:
+    _printable(value, "'%' formatting")
+    return scrub(str(value)) if isinstance(value, Exception) else value
+
+
+def safe_str(value: Any = "", /) -> str:
     """`str(value)` for plain data only; an exception gives its plain message."""
     if type(value) is str:
         return value
@@ -180,9 +196,15 @@ def safe_str(value: Any = "") -> str:
     return scrub(str(value)) if isinstance(value, Exception) else str(value)
 
 
-def safe_isinstance(value: Any, kinds: Any) -> bool:
+def safe_isinstance(obj: Any, class_or_tuple: Any, /) -> bool:
     """`isinstance`, knowing that the script's `str` is `safe_str`."""
-    return isinstance(value, _real_type(kinds))
+    return isinstance(obj, _real_type(class_or_tuple))
+
+
+# Python names a function by its own name in messages ("safe_str() takes ..."): a script
+# knows these two as the built-ins they stand for.
+safe_str.__name__ = safe_str.__qualname__ = "str"
+safe_isinstance.__name__ = safe_isinstance.__qualname__ = "isinstance"
 
 
 def _real_type(kinds: Any) -> Any:
@@ -193,11 +215,19 @@ def _real_type(kinds: Any) -> Any:
     return kinds
 
 
+#: the script's `str`, `list`, ... -> the methods it may take from them as functions; only
+#: those that change nothing, so `list.append(a_read_only_copy, x)` cannot bypass the copy
+_UNBOUND: dict[Any, frozenset[str]] = {
+    safe_str: _STR, list: _LIST_READ, dict: _DICT_READ, tuple: frozenset({"count", "index"}),
+    set: _SET_READ,
+}
+
 SAFE_BUILTINS: dict[str, Any] = {
     "len": len, "min": min, "max": max, "sum": sum, "sorted": sorted, "round": round,
     "abs": abs, "int": int, "float": float, "str": safe_str, "bool": bool, "list": list,
     "dict": dict, "set": set, "tuple": tuple, "range": range, "enumerate": enumerate,
     "zip": zip, "any": any, "all": all, "isinstance": safe_isinstance,
+    "reversed": reversed, "divmod": divmod, "chr": chr, "ord": ord,
     "Exception": Exception, "ArithmeticError": ArithmeticError,
     "AssertionError": AssertionError, "AttributeError": AttributeError,
     "IndexError": IndexError, "KeyError": KeyError, "LookupError": LookupError,

@@ -12,6 +12,7 @@ before it answers, and the host checks the items it sends to a rule.
 
 from __future__ import annotations
 
+import math
 import re
 import types
 from typing import Any, NoReturn
@@ -22,15 +23,35 @@ MAX_DEPTH = 100
 #: Python refuses to print longer integers anyway (sys.int_info.default_max_str_digits)
 MAX_INT_BITS = 14_000
 
-#: plain leaves that need no further look (int does: it may be too long)
-_LEAVES = frozenset({type(None), bool, float, str})
+#: plain leaves that need no further look (int, float and str do: see `not_plain`)
+_LEAVES = frozenset({type(None), bool})
+#: a lone surrogate cannot be encoded as UTF-8, so neither JSON nor a database holds it
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _bad_text(text: str) -> str | None:
+    """Why a str cannot be stored (PostgreSQL refuses NUL; UTF-8 refuses lone surrogates)."""
+    if "\x00" in text:
+        return "a str holding a NUL character (\\x00), which cannot be stored"
+    if not text.isascii() and _SURROGATE.search(text):
+        return "a str holding a lone surrogate (\\ud800-\\udfff), which is not text"
+    return None
 
 
 def not_plain(value: Any, depth: int = 0) -> str | None:
-    """Why `value` is not plain data (e.g. "a function"), or None when it is."""
+    """Why `value` is not plain data (e.g. "a function"), or None when it is.
+
+    Plain data is also strict: JSON holds no NaN or Infinity and PostgreSQL's JSONB no NUL,
+    so such values are refused here, where the line is known, not when they are stored.
+    """
     kind = type(value)
     if kind in _LEAVES:
         return None
+    if kind is str:
+        return _bad_text(value)
+    if kind is float:
+        return None if math.isfinite(value) else \
+            "a float that is NaN or infinite, which JSON cannot hold"
     if kind is int:
         return "an integer with more than 4000 digits" if value.bit_length() > MAX_INT_BITS \
             else None
@@ -48,6 +69,8 @@ def not_plain(value: Any, depth: int = 0) -> str | None:
             if type(key) is not str:
                 return "a dict with a key that is not a string" + (
                     f" ({key!r})" if not_plain(key) is None else "")
+            if (reason := _bad_text(key)) is not None:
+                return reason.replace("a str", "a dict key", 1)
             if type(item) not in _LEAVES:
                 reason = not_plain(item, depth + 1)
                 if reason:
@@ -126,15 +149,34 @@ def read_only(value: Any) -> Any:
 
 # The printed forms of host objects; scrubbed from any message as a last line of defence
 # (the guards already refuse to print such objects, this catches Python's own messages).
+# A repr may hold `<locals>`, `<lambda>` or `<genexpr>`, or a whole inner repr: the pattern
+# allows single-word `<...>` tokens inside, and `scrub` repeats it from the inside out.
 _HOST_REPR = re.compile(
     r"<(?:built-in |bound |function |class |module |method |generator |frame |code |cell |"
-    r"slot wrapper |method-wrapper |coroutine |traceback |[\w.]+ object )[^<>]*>"
+    r"slot wrapper |method-wrapper |coroutine |traceback |async_generator |"
+    r"[\w.]+ object )[^<>]*(?:<[\w.-]*>[^<>]*)*>"
     r"|\bat 0x[0-9a-fA-F]+")
 _HOST_PATH = re.compile(r"(?:/[\w.+-]+){2,}\.py[cw]?")
+#: the sandbox's own function names, as Python's messages would show them; a script knows
+#: them as the built-ins they stand for
+_GUARD_NAMES = {"safe_str": "str", "safe_isinstance": "isinstance", "guarded_apply": "call",
+                "guarded_getattr": "attribute", "guarded_getitem": "index",
+                "guarded_getiter": "iteration", "guarded_write": "assignment",
+                "guarded_mod": "'%'", "plain_for_format": "format", "augment_item": "'op='",
+                "inplace": "'op='", "guarded_unpack_sequence": "unpacking",
+                "guarded_iter_unpack_sequence": "unpacking"}
+_GUARD = re.compile(r"\b(?:" + "|".join(_GUARD_NAMES) + r")\b")
 MAX_MESSAGE = 500
 
 
 def scrub(text: str) -> str:
-    """`text` without host object reprs or source paths, cut to a readable length."""
-    text = _HOST_PATH.sub("<path>", _HOST_REPR.sub("<hidden>", text))
+    """`text` without host object reprs, guard names or source paths, cut to a readable
+    length."""
+    text = text[:4 * MAX_MESSAGE]  # the scrub's own work stays small whatever the message
+    while True:
+        hidden = _HOST_REPR.sub("<hidden>", text)
+        if hidden == text:
+            break
+        text = hidden
+    text = _GUARD.sub(lambda m: _GUARD_NAMES[m[0]], _HOST_PATH.sub("<path>", text))
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."

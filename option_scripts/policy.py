@@ -28,6 +28,7 @@ from RestrictedPython.transformer import (IOPERATOR_TO_STR, RestrictingNodeTrans
 OFFERED = frozenset({
     "len", "min", "max", "sum", "sorted", "round", "abs", "int", "float", "str", "bool",
     "list", "dict", "set", "tuple", "range", "enumerate", "zip", "any", "all", "isinstance",
+    "reversed", "divmod", "chr", "ord",
     "Exception", "ArithmeticError", "AssertionError", "AttributeError", "IndexError",
     "KeyError", "LookupError", "NameError", "OverflowError", "RecursionError", "RuntimeError",
     "TypeError", "ValueError", "ZeroDivisionError", "True", "False", "None",
@@ -61,7 +62,11 @@ class Compiled:
 
 
 def compile_script(source: str, filename: str) -> Compiled:
-    """Parse, check and compile `source`; never raises for anything in the script."""
+    """Parse, check and compile `source`; never raises for anything in the script.
+
+    A leading byte-order mark (which Windows editors write) is not part of the script.
+    """
+    source = source.removeprefix("\ufeff")
     try:
         tree = ast.parse(source, filename)
     except SyntaxError as exc:

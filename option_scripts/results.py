@@ -37,10 +37,12 @@ class RuleInfo:
     #: how many of `params` have no default
     required: int
     line: int
+    #: whether it takes `*args` as well, so any number past `required`
+    varargs: bool = False
 
     def accepts(self, count: int) -> bool:
         """Whether the rule can be called with `count` positional arguments."""
-        return self.required <= count <= len(self.params)
+        return self.required <= count and (self.varargs or count <= len(self.params))
 
 
 @dataclass(frozen=True, slots=True)

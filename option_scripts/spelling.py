@@ -9,22 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rapidfuzz.distance import Levenshtein
+
 #: names at most this many edits apart (ignoring case) count as a likely typo
 MAX_TYPO_DISTANCE = 2
 
 
 def distance(a: str, b: str) -> int:
     """The Levenshtein edit distance between `a` and `b` (insert, delete, substitute)."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
+    return int(Levenshtein.distance(a, b))
 
 
 def meant(name: str, known: Iterable[str]) -> str | None:
@@ -34,6 +27,9 @@ def meant(name: str, known: Iterable[str]) -> str | None:
     ignoring case, is a likely typo; the closest wins, then the first given. `name` itself
     is never returned. Edits must also change less than half of the known name, so that
     short names ("ab" and "cd") do not count as typos of each other.
+
+    The distance is rapidfuzz's (C, with a cut-off): the host runs this for every top-level
+    name of a script, outside the sandbox's limits, so it must stay cheap for 30,000 names.
     """
     best: tuple[int, str] | None = None
     lower = name.lower()
@@ -43,7 +39,7 @@ def meant(name: str, known: Iterable[str]) -> str | None:
         # cheap bound first: lengths further apart than the limit cannot be close
         if abs(len(candidate) - len(name)) > MAX_TYPO_DISTANCE:
             continue
-        edits = distance(lower, candidate.lower())
+        edits = Levenshtein.distance(lower, candidate.lower(), score_cutoff=MAX_TYPO_DISTANCE)
         if edits <= MAX_TYPO_DISTANCE and edits * 2 < len(candidate) \
                 and (best is None or edits < best[0]):
             best = (edits, candidate)

@@ -29,8 +29,11 @@ def encode(message: Any, *, refuse: Callable[[Any], Any] | None = None) -> bytes
 
     Args:
         refuse: called with any object JSON cannot hold; it raises TypeError.
+
+    Raises:
+        ValueError: NaN or Infinity (not JSON), or a lone surrogate (not UTF-8).
     """
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":"),
+    body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
                       default=refuse).encode("utf-8")
     return len(body).to_bytes(_HEADER, "big") + body
 

@@ -1,16 +1,20 @@
 """The worker process: runs scripts under resource limits, far from the host's memory.
 
-`sandbox` starts it as a fresh interpreter (`python -I -c ...`, an empty environment, cwd
-"/"), so it holds nothing of the host: no database connection, no secret, no environment
-variable, no open file. Before it answers its first request it limits itself:
+`spawn` starts it as a fresh interpreter (an environment holding only PYTHONHASHSEED=0,
+cwd "/"), so it holds nothing of the host: no database connection, no secret, no open
+file. Before it answers its first request (`prepare`) it imports and runs everything once,
+then limits itself:
 
 - RLIMIT_AS: address space (`Limits.memory_bytes`); a huge list or string is a MemoryError.
 - RLIMIT_CPU and ITIMER_PROF: per request, CPU time (`Limits.cpu_seconds`); the signal
   raises `CpuLimitExceeded` inside the script, so the problem names the line it was on.
-  The itimer is exact; the rlimit (whole seconds) backs it up.
+  The itimer is exact; the soft rlimit (whole seconds) backs it up; the hard rlimit is the
+  worker's whole life's budget, a SIGKILL even a loop inside C cannot ignore, and the
+  worker retires before it runs out.
 - RLIMIT_NOFILE down to the descriptors it already has, RLIMIT_NPROC 0 and RLIMIT_FSIZE 0:
   nothing to open, spawn or write even for a script that escaped RestrictedPython.
 - RLIMIT_CORE 0: a crash leaves no core file.
+- then `confinement`: the user drop, PR_SET_PDEATHSIG, no_new_privs, seccomp.
 
 Standard input and output are moved aside at once (to /dev/null), so nothing printed by
 accident can corrupt the protocol. After a limit is hit the worker answers, then exits;
@@ -20,6 +24,7 @@ the worker when an answer is late (a long computation inside C never sees a sign
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
@@ -29,11 +34,33 @@ import warnings
 from types import FrameType
 from typing import Any
 
-from . import execution, guards, wire
+from . import confinement, execution, guards, wire
 
 
-def main(memory_bytes: int) -> None:
+def main(config: dict[str, Any]) -> None:
     """Serve requests on the inherited stdin/stdout until the host closes them."""
+    requests, answers = prepare(config)
+    memory_bytes = int(config["memory_bytes"])
+    while True:
+        body = wire.read_blocking(requests)
+        if body is None:
+            return
+        execution.REASONS_TO_RETIRE.clear()
+        answer, output_bytes = _answer(body, memory_bytes)
+        if _cpu_left() < float(config.get("cpu_seconds", 0)) + 2:
+            execution.REASONS_TO_RETIRE.append("lifetime cpu")
+        answer["retiring"] = bool(execution.REASONS_TO_RETIRE)
+        wire.write_blocking(answers, _encode(answer, output_bytes))
+        if execution.REASONS_TO_RETIRE:
+            return  # start afresh after a limit: the next call gets a clean process
+
+
+def prepare(config: dict[str, Any]) -> tuple[int, int]:
+    """Everything before the first request, walls included; the (requests, answers) pipes.
+
+    Said "ready" to the host, with the protections that could not be had. Tests start
+    their own payloads after this very function, to prove what wall 2 refuses.
+    """
     requests, answers = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -43,18 +70,21 @@ def main(memory_bytes: int) -> None:
     signal.signal(signal.SIGXCPU, _out_of_time)
     signal.signal(signal.SIGPROF, _out_of_time)
     _warm_up()
-    _limit_self(memory_bytes, max(requests, answers))
-    wire.write_blocking(answers, wire.encode({"ready": True}))
-    while True:
-        body = wire.read_blocking(requests)
-        if body is None:
-            return
-        execution.REASONS_TO_RETIRE.clear()
-        answer, output_bytes = _answer(body, memory_bytes)
-        answer["retiring"] = bool(execution.REASONS_TO_RETIRE)
-        wire.write_blocking(answers, _encode(answer, output_bytes))
-        if execution.REASONS_TO_RETIRE:
-            return  # start afresh after a limit: the next call gets a clean process
+    seccomp = confinement.load_binding()
+    _limit_self(int(config["memory_bytes"]), max(requests, answers),
+                int(config.get("cpu_hard", 0)))
+    missing = confinement.confine(config, seccomp)
+    wire.write_blocking(answers, wire.encode({"ready": True, "missing": missing}))
+    return requests, answers
+
+
+def _cpu_left() -> float:
+    """CPU seconds until the hard limit kills this worker (a loop in C ignores the soft)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY:
+        return float("inf")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return hard - usage.ru_utime - usage.ru_stime
 
 
 def _out_of_time(signum: int, frame: FrameType | None) -> None:
@@ -79,13 +109,19 @@ def _warm_up() -> None:
     wire.decode(wire.encode({"a": [1.5, None]})[8:])
 
 
-def _limit_self(memory_bytes: int, last_fd: int) -> None:
+def _limit_self(memory_bytes: int, last_fd: int, cpu_hard: int) -> None:
     for limit, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 0),
                          (resource.RLIMIT_NPROC, 0), (resource.RLIMIT_NOFILE, last_fd + 1),
                          (resource.RLIMIT_AS, memory_bytes)):
         _, hard = resource.getrlimit(limit)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(limit, (value, value))
+    if cpu_hard > 0:
+        # the worker's whole life: past it the kernel sends SIGKILL, which a loop inside C
+        # (that never sees the soft limit's SIGXCPU) cannot ignore; the worker retires first
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        value = cpu_hard if hard == resource.RLIM_INFINITY else min(cpu_hard, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (value, value))
 
 
 def _answer(body: bytes, memory_bytes: int) -> tuple[dict[str, Any], int]:
@@ -93,12 +129,16 @@ def _answer(body: bytes, memory_bytes: int) -> tuple[dict[str, Any], int]:
 
     Every failure becomes a problem in the answer; none escapes to end the worker.
     """
-    limits: dict[str, Any] = {"cpu_seconds": 0.0, "memory_bytes": memory_bytes}
+    limits: dict[str, Any] = {"cpu_seconds": 0.0, "memory_bytes": memory_bytes,
+                              "sizes": dict(execution.DEFAULT_SIZES)}
     output_bytes = 1 << 20
     try:
         request = wire.decode(body)
         limits["cpu_seconds"] = float(request["cpu_seconds"])
+        limits["sizes"] = {k: int(v) for k, v in dict(request["sizes"]).items()}
         output_bytes = int(request["output_bytes"])
+        if request["op"] == "evaluate":  # the values' own limit, when it is lower
+            output_bytes = min(output_bytes, limits["sizes"]["value_bytes"])
         source, name = str(request["source"]), str(request["name"])
         with _CpuBudget(limits["cpu_seconds"]):
             if request["op"] == "evaluate":
@@ -150,13 +190,15 @@ class _CpuBudget:
 def _encode(answer: dict[str, Any], limit: int) -> bytes:
     """The answer's frame, or a problem naming what made it larger than `limit` bytes."""
     size = f"the limit is {limit / 2**20:g} MB"
-    if _rough_size(answer) <= limit:  # a lower bound: spares encoding what cannot fit
+    # the names, lines and problems beside the values may take a little more than `limit`
+    allowed = limit + _OVERHEAD
+    if _rough_size(answer) <= allowed:  # a lower bound: spares encoding what cannot fit
         try:
             frame = wire.encode(answer)
         except (ValueError, TypeError, RecursionError, MemoryError) as exc:
             size = type(exc).__name__
         else:
-            if len(frame) <= limit:
+            if len(frame) <= allowed:
                 return frame
     if answer.get("results"):
         return _replaced(answer, None, f"the rule's results are too large to hand back ({size})")
@@ -164,6 +206,10 @@ def _encode(answer: dict[str, Any], limit: int) -> bytes:
     biggest = max(values, key=lambda n: _rough_size(values[n]), default="?")
     line = answer.get("lines", {}).get(biggest)
     return _replaced(answer, line, f"the value of '{biggest}' is too large to hand back ({size})")
+
+
+#: what an answer may hold beyond its values' limit: names, lines, capped problems
+_OVERHEAD = 64 * 1024
 
 
 def _rough_size(value: Any, depth: int = 0) -> int:
@@ -187,4 +233,4 @@ def _replaced(answer: dict[str, Any], line: int | None, text: str) -> bytes:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(json.loads(sys.argv[1]))

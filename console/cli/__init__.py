@@ -60,7 +60,10 @@ class _Group(LazyGroup):
         except IdmflowError as exc:
             if ctx.find_root().params.get("debug"):
                 traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
+            # a message may quote a script: its control and bidi characters come escaped
+            from idmflow.option_scripts.visible import visible
+
+            click.echo(f"error: {visible(str(exc))}", err=True)
             sys.exit(1)
         except Exception as exc:
             from idmflow.storage.database import problem  # only when something failed

@@ -22,13 +22,23 @@ PROGRESS_FROM = 2_000
 
 
 def emit_json(document: Any) -> None:
-    """Print one JSON document on stdout."""
-    click.echo(json.dumps(document, indent=2, default=str))
+    """Print one JSON document on stdout: compact (no indentation, whose cost grows with
+    nesting) and strict (NaN or Infinity is a bug of ours, never printed as non-JSON).
+
+    Every command's `--json` goes through here. Dates and other values JSON has no type for
+    print as their `str`; non-ASCII text is escaped, so control and bidi characters in a
+    value never reach a terminal raw.
+    """
+    click.echo(json.dumps(document, separators=(",", ":"), allow_nan=False, default=str))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print aligned columns; values are never truncated."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    """Print aligned columns; values are never truncated, and control or bidi characters
+    in them are shown escaped (a comment holding ESC must not rewrite the terminal)."""
+    from idmflow.option_scripts.visible import visible
+
+    cells = [[str(h) for h in headers]] + [["" if v is None else visible(str(v)) for v in r]
+                                           for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())

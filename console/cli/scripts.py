@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,23 @@ def list_scripts(state: State, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def show(state: State, name: str, version: int | None, as_json: bool) -> None:
-    """Print the stored source exactly, so it can be edited and saved."""
+    """Print the stored source exactly, so it can be edited and saved.
+
+    Piped or redirected, the bytes are the stored ones; on a terminal, control and bidi
+    characters are shown escaped (\x1b, \u202e), so what is seen is what runs.
+    """
     found = state.engine.scripts.show(name, version)
     if as_json:
         emit_json(found.to_json())
-    else:
-        click.echo(found.source, nl=False)
+        return
+    source = found.source or ""
+    if sys.stdout.isatty():
+        from idmflow.option_scripts.visible import visible
+
+        click.echo(visible(source), nl=False)
+        return
+    # color=True: click would otherwise strip what looks like ANSI codes from a pipe
+    click.echo(source, nl=False, color=True)
 
 
 @scripts.command("history")

@@ -16,6 +16,7 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from idmflow.engine import OptionScriptError, ScriptVersion
+from idmflow.option_scripts.visible import hidden_characters, visible
 
 from .access import account_or_403, confirm_password, needs_password
 from .auth import audit
@@ -23,8 +24,14 @@ from .admin import admin
 from .diagrams import for_mermaid
 from .extension import engine
 from .notices import flash
+from .script_quota import QuotaExceeded, sandbox_action
 
 _LINE = re.compile(r"^line (\d+):")
+#: line numbers drawn beside the source: a refused, absurdly long script (past the source
+#: limit) must not become a page many times its size
+_GUTTER_LINES = 20_000
+#: hidden characters listed above the editor
+_HIDDEN_SHOWN = 20
 _ACTIONS = ("validate", "preview", "save")
 REAUTH = ("Enter your password to save (it was last entered more than a few minutes ago; "
           "with single sign-on, log in again first); nothing was saved.")
@@ -59,10 +66,13 @@ def _active(name: str) -> ScriptVersion | None:
 
 def _editor(name: str, source: str, status: int = 200, **context: Any) -> tuple[str, int]:
     schema = engine().scripts.schema(name)
-    context.setdefault("problems", ())
+    # problems quote the script: its control and bidi characters are shown escaped
+    context["problems"] = [visible(str(p)) for p in context.get("problems", ())]
     context.setdefault("lines", [])
     return render_template("idmflow/admin/script_edit.html", name=name, source=source,
                            active=_active(name), schema=schema,
+                           hidden=hidden_characters(source)[:_HIDDEN_SHOWN],
+                           gutter=min(source.count("\n") + 1, _GUTTER_LINES),
                            comment=request.form.get("comment", ""), **context), status
 
 
@@ -101,15 +111,18 @@ def script_action(name: str) -> tuple[str, int] | Response:
         if action == "save" and needs_password() and not confirm_password(
                 account, request.form.get("password", "")):
             return _editor(name, source, 400, problems=(REAUTH,))
-        if action == "save":
-            saved = engine().scripts.save(name, source, author=account.username,
-                                          comment=request.form.get("comment", "").strip())
-            audit("script_save", account.username, script=name, version=saved.version)
-            flash(f"Saved {name} version {saved.version}; it is active now.")
-            return redirect(url_for("admin.script_edit", name=name))
-        if action == "preview":
-            return _editor(name, source, previews=_previews(name, source))
-        evaluation = engine().scripts.evaluate(source, name=name)
+        with sandbox_action(account.username):
+            if action == "save":
+                saved = engine().scripts.save(name, source, author=account.username,
+                                              comment=request.form.get("comment", "").strip())
+                audit("script_save", account.username, script=name, version=saved.version)
+                flash(f"Saved {name} version {saved.version}; it is active now.")
+                return redirect(url_for("admin.script_edit", name=name))
+            if action == "preview":
+                return _editor(name, source, previews=_previews(name, source))
+            evaluation = engine().scripts.evaluate(source, name=name)
+    except QuotaExceeded as exc:
+        return _editor(name, source, 429, problems=(str(exc),))
     except OptionScriptError as exc:
         return _editor(name, source, 400, problems=exc.problems, lines=error_lines(exc))
     return _editor(name, source, valid=True, values=sorted(evaluation.values.items()),

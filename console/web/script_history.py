@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from idmflow.option_scripts.visible import source_lines, visible
+
 from .access import account_or_403, confirm_password, needs_password
 from .auth import audit
 from .admin import admin
@@ -28,11 +30,17 @@ class DiffLine:
 
 
 def diff_lines(old: str, new: str, old_label: str, new_label: str) -> list[DiffLine]:
-    """The unified diff of two sources, line by line, with a kind for each line."""
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), old_label, new_label,
+    """The unified diff of two sources, line by line, with a kind for each line.
+
+    Lines are split where Python's parser splits them, not at every character
+    `str.splitlines()` takes for a break (\x0c, \x1c, \u2028, ...): otherwise a line
+    that goes on past such a character would look unchanged while what runs changed.
+    Hidden and bidi characters are shown escaped.
+    """
+    lines = difflib.unified_diff(source_lines(old), source_lines(new), old_label, new_label,
                                  lineterm="")
     kinds = {"+": "added", "-": "removed", "@": "hunk"}
-    return [DiffLine(line, "file" if line.startswith(("---", "+++")) else
+    return [DiffLine(visible(line), "file" if line.startswith(("---", "+++")) else
                      kinds.get(line[:1], "context")) for line in lines]
 
 

@@ -51,3 +51,33 @@ def test_eval_without_name_and_refusals(cli, tmp_path: Path) -> None:  # type: i
     result = cli("scripts", "save", "CardsScriptOptions", "--file", str(tmp_path / "none.py"),
                  "--as", "admin")
     assert result.exit_code in (1, 2)
+
+
+def test_json_is_one_compact_strict_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Indentation grew a deeply nested reply a hundredfold; NaN is not JSON."""
+    cli("init")
+    nested = tmp_path / "nested.py"
+    nested.write_text("Deep = [[[[[['x\u202e']]]]]]\nWide = {'a': [1, 2.5, None, True]}\n")
+    out = cli("scripts", "eval", "--file", str(nested), "--json").stdout
+    assert out == ('{"values":{"Deep":[[[[[["x\\u202e"]]]]]],"Wide":{"a":[1,2.5,null,true]}},'
+                   '"rules":[]}\n')
+    nan = tmp_path / "nan.py"
+    nan.write_text("Bad = float('inf')\n")
+    result = cli("scripts", "eval", "--file", str(nan), "--json")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "NaN or infinite" in result.stderr
+
+
+def test_show_is_byte_exact_when_piped_and_errors_come_escaped(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("init")
+    tricky = DEFAULT_SCRIPT.read_text() + "# \x1b]52;c;ZWNobyBoaQ==\x07 \u202e\n"
+    path = tmp_path / "tricky.py"
+    path.write_text(tricky)
+    assert cli("scripts", "save", "CardsScriptOptions", "--file", str(path), "--as",
+               "admin").exit_code == 0
+    assert cli("scripts", "show", "CardsScriptOptions").stdout == tricky
+    path.write_text("raise ValueError('\x1b[2J\u202e')\n")
+    result = cli("scripts", "eval", "--file", str(path))
+    assert result.exit_code == 1
+    assert result.stderr == "error: option script '<file>' is refused:\n  line 1: ValueError: " \
+                            "\\x1b[2J\\u202e\n"

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 import idmflow.engine as idm
 import idmflow.console.web as web
@@ -175,3 +176,46 @@ def test_the_vendored_mermaid_names_its_version_and_licence() -> None:
     readme = (vendor / "README.md").read_text(encoding="utf-8")
     assert "mermaid" in readme and "MIT" in readme and re.search(r"\b11\.\d+\.\d+\b", readme)
     assert "MIT License" in (vendor / "mermaid.LICENSE").read_text(encoding="utf-8")
+
+
+def test_one_account_cannot_keep_the_sandbox_busy(app: Flask, as_admin: Client,
+                                                  default_source: str) -> None:
+    """One action at a time per account, and a bounded number a minute; nothing is lost."""
+    from idmflow.console.web import script_quota
+
+    with app.app_context(), script_quota.sandbox_action("admin"):  # e.g. another tab
+        response = as_admin.post(URL, data={"action": "validate", "source": default_source})
+    assert response.status_code == 429
+    page = text_of(response)
+    assert "Another Validate, Preview or Save of yours is still running" in page
+    assert OFF in page  # the edit comes back
+    statuses = [as_admin.post(URL, data={"action": "validate", "source": "x = 1"}).status_code
+                for _ in range(script_quota.PER_MINUTE)]
+    assert statuses[:-1] == [200] * (script_quota.PER_MINUTE - 1) and statuses[-1] == 429
+
+
+def test_the_diff_and_the_editor_show_what_runs(as_admin: Client, web_engine: idm.Engine,
+                                                default_source: str) -> None:
+    """A form feed hides nothing (the parser reads one line), and hidden characters show."""
+    trick = default_source.replace(OFF, f"CardsBatchRequestApproval = True # \x0c{OFF}")
+    web_engine.scripts.save(SCRIPT, trick, author="admin")
+    diff = text_of(as_admin.get(f"{URL}/diff?to=2"))
+    assert f'<span class="removed">-{OFF}</span>' in diff
+    assert f'<span class="added">+CardsBatchRequestApproval = True # \\x0c{OFF}</span>' in diff
+    page = text_of(as_admin.get(URL))
+    line = line_of(default_source, OFF)
+    assert "do not show as themselves" in page and f"line {line}: <code>\\x0c</code>" in page
+    bidi = default_source + "Note = 'abc\u202e'\nraise ValueError('\x1b[2J')\n"
+    page = text_of(as_admin.post(URL, data={"action": "validate", "source": bidi}))
+    assert "ValueError: \\x1b[2J" in page and "\x1b" not in page.split("<textarea")[0]
+
+
+def test_a_huge_script_is_refused_without_a_huge_page(as_admin: Client,
+                                                      default_source: str) -> None:
+    """Half a megabyte of lines made a 9.9 MB editor page (a gutter number per line)."""
+    huge = default_source + "\n" * 500_000
+    response = as_admin.post(URL, data={"action": "validate", "source": huge})
+    assert response.status_code == 400
+    page = text_of(response)
+    assert "the limit is 256 KB of source" in page
+    assert len(response.data) < 2 * len(huge.encode())

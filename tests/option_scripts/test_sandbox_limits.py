@@ -145,7 +145,7 @@ def test_a_worker_killed_while_idle_is_replaced(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("source, line, name", [
-    ("a = 1\nbig = 'x' * 2_000_000", 2, "big"),
+    ("a = 1\nbig = 'é' * 600_000", 2, "big"),  # 1.2 MB, under the str limit
     ("small = 1\nbig = ['x' * 1000] * 2000", 2, "big"),
 ])
 def test_an_answer_too_large_names_the_value(sandbox: Sandbox, source: str, line: int,

@@ -33,7 +33,7 @@ def sandbox() -> Iterator[Sandbox]:
 def test_public_api_is_pinned() -> None:
     assert sorted(option_scripts.__all__) == [
         "Evaluation", "Limits", "OptionSchema", "Problem", "RuleInfo", "RuleResults",
-        "RuleSchema", "Sandbox", "check", "default_sandbox"]
+        "RuleSchema", "Sandbox", "Sizes", "check", "default_sandbox"]
 
 
 def test_import_starts_nothing_and_stays_in_its_layer() -> None:
@@ -140,7 +140,7 @@ MISTAKES = [
     ("x = 1\ny = undefined_name", 2, "line 2: 'undefined_name' is not defined"),
     ("Colour = 'red'\nx = Color", 2, "line 2: 'Color' is not defined; did you mean 'Colour'?"),
     ("x = lenn([1])", 1, "line 1: 'lenn' is not defined; did you mean 'len'?"),
-    ("x = reversed([1])", 1, "line 1: 'reversed' is not available in option scripts"),
+    ("x = hex(1)", 1, "line 1: 'hex' is not available in option scripts"),
     ("raise ValueError('the role must be set')", 1,
      "line 1: ValueError: the role must be set"),
     ("x = int('seven')", 1, "line 1: ValueError: invalid literal for int() with base 10: 'seven'"),

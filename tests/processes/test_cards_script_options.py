@@ -115,3 +115,29 @@ def test_option_missing_from_the_stored_script_takes_its_default(scripted: idm.E
     scripted.scripts.save(SCRIPT, "\n".join(lines), author="admin")
     view = scripted.start(NAME, actor="operator")
     assert view.options["CardsBatchMaxUsers"] == 100_000
+
+
+@pytest.mark.parametrize("source, comment, fragment", [
+    (DEFAULT, "why\x00", "holds a NUL character"),
+    (DEFAULT + "Extra = float('nan')\n", "", "NaN or infinite"),
+    (DEFAULT + "Extra = 'a\\x00'\n", "", "NUL character"),
+    (DEFAULT + "Extra = '\ud800'\n", "", "lone surrogate"),
+])
+def test_what_the_database_cannot_hold_is_refused_before_it(scripted: idm.Engine, source: str,
+                                                             comment: str, fragment: str) -> None:
+    """JSONB refuses NaN and NUL, text refuses NUL: each is an OptionScriptError, not a
+    DataError, and the active version stays."""
+    with pytest.raises(OptionScriptError, match=fragment):
+        scripted.scripts.save(SCRIPT, source, author="admin", comment=comment)
+    assert [v.version for v in scripted.scripts.history(SCRIPT)] == [1]
+
+
+def test_many_problems_are_listed_to_fifty_then_counted(scripted: idm.Engine) -> None:
+    """The schema checks of 200 typo helpers: the message stays readable and bounded."""
+    source = DEFAULT + "".join(f"CardsBatchMaxUser{chr(97 + i % 26)}{chr(97 + i // 26)} = 1\n"
+                               for i in range(200))
+    with pytest.raises(OptionScriptError) as refused:
+        scripted.scripts.evaluate(source, name=SCRIPT)
+    problems = refused.value.problems
+    assert len(problems) == 51 and problems[-1] == "and 150 more problems"
+    assert all("did you mean 'CardsBatchMaxUsers'?" in p for p in problems[:50])
