@@ -14,6 +14,7 @@ Upgrading uses Alembic itself; a test checks both ways find the same head.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,14 +53,23 @@ def _revisions() -> dict[str, str | None]:
     return found
 
 
+_HEAD: list[str] = []
+#: CPython 3.11's `ast.parse` can fail ("AST constructor recursion depth mismatch") when
+#: threads parse at once, as engines opened together do: parse once per process
+_HEAD_LOCK = threading.Lock()
+
+
 def head() -> str:
     """The newest revision this release knows: the one no other revision follows."""
-    revisions = _revisions()
-    heads = sorted(set(revisions) - {down for down in revisions.values() if down})
-    if len(heads) != 1:
-        raise RuntimeError(f"the migrations of this release have {len(heads)} heads "
-                           f"({', '.join(heads)}), not one; merge them")
-    return heads[0]
+    with _HEAD_LOCK:
+        if not _HEAD:
+            revisions = _revisions()
+            heads = sorted(set(revisions) - {down for down in revisions.values() if down})
+            if len(heads) != 1:
+                raise RuntimeError(f"the migrations of this release have {len(heads)} heads "
+                                   f"({', '.join(heads)}), not one; merge them")
+            _HEAD.append(heads[0])
+        return _HEAD[0]
 
 
 def current(engine: Engine) -> str | None:
