@@ -50,7 +50,9 @@ class TaskSpec:
     The task is assigned to the role named by option `role_option` (or `role`). People of
     that role may make the `decisions`; the account that started the instance may make the
     `requester_decisions` (e.g. abort), and decides its own request only when the bool
-    option `self_decision_option` allows it. `decide` applies a decision and returns how
+    option `self_decision_option` allows it. Nobody decides a task holding an item (an
+    entity of the instance) whose subject is themselves unless the bool option
+    `holder_decision_option` allows it (`engine/deciders.py` is the rule). `decide` applies a decision and returns how
     many items are still undecided; at 0 the task closes and `complete` fires.
     """
 
@@ -59,6 +61,7 @@ class TaskSpec:
     role: str | None = None
     role_option: str | None = None
     self_decision_option: str | None = None
+    holder_decision_option: str | None = None
     decisions: tuple[str, ...] = ("approve", "reject", "postpone")
     requester_decisions: tuple[str, ...] = ("abort",)
     complete: str = "complete"

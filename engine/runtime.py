@@ -166,11 +166,26 @@ class Engine(EngineReads):
 
         Raises:
             Conflict: the task was already decided ("already decided by X").
-            NotAllowed: the actor lacks the task's role, or it is their own request.
+            NotAllowed: the actor lacks the task's role, it is their own request, or it
+                holds an item whose holder is the actor (see `may_decide`).
             InputError: no reason for a rejection, an unknown decision, items not in the task.
         """
         return task_ops.decide(self, task_id, actor=actor, decision=decision, items=items,
                                reason=reason)
+
+    def may_decide(self, task_id: int, *, actor: str, decision: str | None = None
+                   ) -> str | None:
+        """Why `actor` may not decide `task_id` now (one sentence), or None when they may.
+
+        The rule `decide` applies (`engine/deciders.py`): a closed task, a missing role,
+        one's own request, an item one holds (one username is one person). `decision`
+        None asks about the decisions of the task's role; a requester decision ("abort")
+        asks whether `actor` requested it.
+
+        Raises:
+            NotFound: no such task or account.
+        """
+        return task_ops.may_decide(self, task_id, actor=actor, decision=decision)
 
     def deliver_mail(self, *, limit: int = 100) -> mail.Delivery:
         """Deliver the mail that is due, once, through the notifier (`open()` wires SMTP)."""

@@ -1,7 +1,7 @@
 """Human tasks: listing them for the people who may act, and deciding them exactly once.
 
 Generic: a process declares a `TaskSpec` (who decides, what deciding does) and opens tasks
-from a step handler; this module checks who may decide, serialises concurrent deciders
+from a step handler; this module asks `deciders.refusal` who may decide, serialises concurrent deciders
 (the task row is locked on PostgreSQL, writers are serialised on SQLite, and the task's
 version catches anything else), runs the process's `decide`, records the decision in the
 audit log, and fires the process's `complete` trigger when nothing is left undecided.
@@ -18,10 +18,8 @@ from idmflow.storage import audit
 from idmflow.storage import tasks as task_rows
 
 from .context import TaskContext
-from .definitions import TaskSpec
-from .errors import Conflict, InputError, NotAllowed, NotFound
-from .instances import InstanceView
-from .ports import Account
+from .deciders import refusal
+from .errors import Conflict, InputError, NotFound
 from .records import TaskView
 
 if TYPE_CHECKING:
@@ -54,28 +52,18 @@ def get(engine: Engine, task_id: int) -> TaskView:
     return task_view(row)
 
 
-def _check_decider(spec: TaskSpec, task: Row[Any], instance: InstanceView, account: Account,
-                   decision: str) -> None:
-    if decision in spec.requester_decisions:
-        if account.username != task.requested_by:
-            raise NotAllowed(f"{account.username!r} may not {decision} in task {task.id}: only "
-                             f"{task.requested_by!r}, who requested it, may")
-        return
-    if decision not in spec.decisions:
-        allowed = ", ".join((*spec.decisions, *spec.requester_decisions))
-        raise InputError(f"unknown decision {decision!r} for task {task.id}; use one of: "
-                         f"{allowed}")
-    if task.role not in account.roles:
-        raise NotAllowed(f"{account.username!r} may not decide task {task.id}: it needs the role "
-                         f"{task.role!r} (the account has "
-                         f"{', '.join(sorted(account.roles)) or 'no roles'})")
-    own_allowed = bool(spec.self_decision_option
-                       and instance.options.get(spec.self_decision_option))
-    if account.username == task.requested_by and not own_allowed:
-        hint = (f", or an admin sets {spec.self_decision_option} = True"
-                if spec.self_decision_option else "")
-        raise NotAllowed(f"{account.username!r} may not decide task {task.id}: it is their own "
-                         f"request; another {task.role} must decide it{hint}")
+def may_decide(engine: Engine, task_id: int, *, actor: str, decision: str | None = None
+               ) -> str | None:
+    """Why `actor` may not decide `task_id` now, or None: the rule `decide` applies."""
+    account = engine.account(actor)
+    with engine._connection() as conn:
+        task = task_rows.load_task(conn, task_id)
+        if task is None:
+            raise NotFound(f"no task {task_id}; see `idmflow tasks list --as ACCOUNT`")
+        row = engine._load(conn, task.instance_id)
+        refused = refusal(conn, engine.definition(row.process), task_view(task), row.options,
+                          account, decision)
+    return None if refused is None else str(refused)
 
 
 def decide(engine: Engine, task_id: int, *, actor: str, decision: str,
@@ -93,16 +81,14 @@ def decide(engine: Engine, task_id: int, *, actor: str, decision: str,
         task = task_rows.load_task(conn, task_id, lock=True)
         if task is None:
             raise NotFound(f"no task {task_id}; see `idmflow tasks list --as ACCOUNT`")
-        if task.status == "done":
-            raise Conflict(f"task {task_id} was already decided by {task.decided_by} "
-                           f"({task.decision}) at {task.closed_at:%Y-%m-%d %H:%M:%S}; "
-                           "nothing was changed")
         row = engine._load(conn, task.instance_id)
         definition = engine.definition(row.process)
+        refused = refusal(conn, definition, task_view(task), row.options, account, decision)
+        if refused is not None:
+            raise refused
         spec = definition.task(task.kind)
         now = engine.clock.now()
         common = engine._common(conn, definition, row, account, now)
-        _check_decider(spec, task, common["instance"], account, decision)
         if decision == "postpone":
             status = "postponed"
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from idmflow.engine import InputError, Notification, StepContext, TaskContext, TaskSpec
 
 from .lifecycle import CARD
-from .options import APPROVER_ROLE, SELF_APPROVAL
+from .options import APPROVER_ROLE, HOLDER_APPROVAL, SELF_APPROVAL
 
 #: decision -> (card trigger, card state it leads to)
 MOVES = {"approve": ("approve", "approved"), "reject": ("reject", "rejected"),
@@ -74,4 +74,4 @@ def _mail_requester(ctx: TaskContext, moved: int, dest: str, remaining: int) -> 
 
 
 APPROVAL = TaskSpec(kind="approval", decide=decide, role_option=APPROVER_ROLE,
-                    self_decision_option=SELF_APPROVAL)
+                    self_decision_option=SELF_APPROVAL, holder_decision_option=HOLDER_APPROVAL)
