@@ -21,7 +21,7 @@ from idmflow.storage.models import entities as entity_table
 from .compiler import compile_lifecycle
 from .definitions import Invariant, Lifecycle
 from .errors import Conflict, InvariantViolation, NotAllowed, NotFound
-from .records import EntityRecord, entity_record
+from .records import EntityRecord
 
 _ID_CHUNK = 5000
 #: PostgreSQL's deadlock_detected, and how often a deadlock victim writes again
@@ -196,7 +196,7 @@ class EntityOps:
         for start in range(0, len(unique), _ID_CHUNK):
             rows = entities.find(self._conn, entities.filters(
                 kind=lifecycle.name, ids=unique[start:start + _ID_CHUNK]), lock=lock)
-            found.update((row.id, entity_record(row)) for row in rows)
+            found.update((row.id, row) for row in rows)
         return found
 
     def find(self, lifecycle: Lifecycle, *, state: str | None = None,
@@ -204,7 +204,7 @@ class EntityOps:
         """Every entity of `lifecycle` matching the filters, oldest first, and the count."""
         rows = entities.find(self._conn, entities.filters(kind=lifecycle.name, state=state,
                                                           instance_id=instance_id))
-        return [entity_record(row) for row in rows], len(rows)
+        return rows, len(rows)
 
     def holders(self, lifecycle: Lifecycle, *, type: str, states: Sequence[str],
                 subjects: Sequence[str]) -> dict[str, tuple[int, int | None]]:

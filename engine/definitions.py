@@ -8,16 +8,20 @@ compiler turns them, under one snapshot of option values, into a `CompiledProces
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .context import StepContext, TaskContext
-
-#: A step handler: runs inside the transition's transaction; raising aborts it.
-Handler = Callable[["StepContext"], None]
+#: A step handler: a function of the step's `StepContext`; it runs inside the transition's
+#: transaction, and raising aborts it. The context is typed `Any` here because the spec is
+#: below the run time: the contexts (`engine/context.py`) use these definitions, so the
+#: definitions cannot name the contexts without an import circle. Annotate your handler
+#: `def step(ctx: StepContext) -> None` and mypy checks its body.
+Handler = Callable[[Any], None]
+#: A task's decision: a function of the decision's `TaskContext` returning how many items
+#: are still undecided (typed `Any` for the same reason as `Handler`).
+Decider = Callable[[Any], int]
 
 @dataclass(frozen=True, slots=True)
 class OptionSpec:
@@ -42,6 +46,10 @@ class RuleSpec:
     default: Callable[..., Any]
     doc: str = ""
 
+    def apply_default(self, items: Sequence[Any]) -> list[Any]:
+        """`default` for every item: a list or tuple item is the arguments, else the one."""
+        return [self.default(*(i if isinstance(i, (list, tuple)) else (i,))) for i in items]
+
 
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
@@ -57,7 +65,7 @@ class TaskSpec:
     """
 
     kind: str
-    decide: Callable[["TaskContext"], int]
+    decide: Decider
     role: str | None = None
     role_option: str | None = None
     self_decision_option: str | None = None

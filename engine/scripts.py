@@ -235,7 +235,7 @@ class OptionScripts:
         spec = definition.rule(rule)
         source, defined = self._stored(options_version)
         if source is None or rule not in defined:
-            return [spec.default(*(i if isinstance(i, (list, tuple)) else (i,))) for i in items]
+            return spec.apply_default(items)
         results = default_sandbox().call_rule(source, rule, list(items),
                                               name=options_version.split("@")[0])
         if not results.ok:

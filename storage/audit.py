@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, literal, select
+from sqlalchemy import Connection, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from .models import audit_events, entities
+from .records import AuditRecord, record_of
 
 
 def record(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
@@ -38,7 +39,7 @@ def record_entity_moves(conn: Connection, where: Sequence[ColumnElement[bool]], 
 
 def history(conn: Connection, *, subject_kind: str | None = None, subject_id: int | None = None,
             instance_id: int | None = None, actor: str | None = None,
-            limit: int | None = None) -> list[Row[Any]]:
+            limit: int | None = None) -> list[AuditRecord]:
     """Events matching every given filter, in the order they happened."""
     stmt = select(audit_events).order_by(audit_events.c.id)
     if subject_kind is not None:
@@ -51,12 +52,13 @@ def history(conn: Connection, *, subject_kind: str | None = None, subject_id: in
         stmt = stmt.where(audit_events.c.actor == actor)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return list(conn.execute(stmt))
+    return [record_of(AuditRecord, row) for row in conn.execute(stmt)]
 
 
-def last_moves(conn: Connection, subject_kind: str, ids: Sequence[int]) -> dict[int, Row[Any]]:
+def last_moves(conn: Connection, subject_kind: str, ids: Sequence[int]
+               ) -> dict[int, AuditRecord]:
     """The newest event of each subject, by id (to say who decided a card already)."""
     rows = conn.execute(select(audit_events).where(
         audit_events.c.subject_kind == subject_kind, audit_events.c.subject_id.in_(list(ids)))
         .order_by(audit_events.c.id))
-    return {row.subject_id: row for row in rows}
+    return {row.subject_id: record_of(AuditRecord, row) for row in rows}

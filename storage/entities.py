@@ -11,12 +11,13 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 from .lists import chunk_size, one_of
 from .models import entities as t
+from .records import EntityRecord, record_of
 
 CHUNK = 10_000
 _COPY_COLUMNS = ("kind", "subject", "type", "state", "instance_id", "created_by", "created_at",
@@ -129,7 +130,7 @@ def filters(*, kind: str, state: str | None = None, instance_id: int | None = No
 
 
 def find(conn: Connection, where: Sequence[ColumnElement[bool]], *,
-         limit: int | None = None, offset: int = 0, lock: bool = False) -> list[Row[Any]]:
+         limit: int | None = None, offset: int = 0, lock: bool = False) -> list[EntityRecord]:
     """Matching entities in creation order (a page of them with `offset` and `limit`).
 
     With `lock`, the rows stay locked until the transaction ends (PostgreSQL; SQLite's
@@ -142,7 +143,7 @@ def find(conn: Connection, where: Sequence[ColumnElement[bool]], *,
         stmt = stmt.limit(limit)
     if offset:
         stmt = stmt.offset(offset)
-    return list(conn.execute(stmt))
+    return [record_of(EntityRecord, row) for row in conn.execute(stmt)]
 
 
 def count(conn: Connection, where: Sequence[ColumnElement[bool]]) -> int:

@@ -39,7 +39,6 @@ def open_approval(ctx: StepContext, *, waiting: int, card_type: str, what: str) 
 
 def decide(ctx: TaskContext) -> int:
     """Move the named (or all undecided) cards; returns how many are still undecided."""
-    assert ctx.task is not None
     trigger, dest = MOVES[ctx.decision]
     instance_id = ctx.instance.id
     if ctx.items is not None:
@@ -57,7 +56,6 @@ def decide(ctx: TaskContext) -> int:
 
 
 def _mail_requester(ctx: TaskContext, moved: int, dest: str, remaining: int) -> None:
-    assert ctx.task is not None
     requester = ctx.accounts.get(ctx.task.requested_by)
     if requester is None or not requester.email:
         return

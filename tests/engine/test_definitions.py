@@ -35,7 +35,9 @@ def test_public_api_is_pinned() -> None:
         "Invariant", "InvariantViolation", "Lifecycle", "MailRecord", "NotAllowed", "NotFound", "Notification", "Notifier",
         "OptionScriptError", "OptionScripts", "OptionSpec", "OptionsProvider",
         "OptionsSnapshot", "ProcessDefinition", "Producer", "ProductionOrder",
-        "ProductionResult", "Registry", "RuleSpec", "ScriptSchema", "ScriptVersion",
+        "ProductionResult", "Registry", "RuleSpec",
+        # issue 11: the unit-testable contexts
+        "Decider", "Effects", "Entities", "OpenedTask", "Recorder", "ScriptSchema", "ScriptVersion",
         "Step", "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition",
         "USER_STATES", "UserDirectory", "UserQuery", "UserState", "compile_lifecycle",
         "compile_process", "open", "problems_of", "render_mail", "render_step",
