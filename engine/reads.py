@@ -35,8 +35,8 @@ class EngineReads:
 
         `offset` and `limit` give one page; the database skips the rows before it.
         """
-        where = entities.filters(kind=kind, state=state, instance_id=instance_id,
-                                 subject=subject, ids=ids)
+        where = entities.Selection(kind=kind, state=state, instance_id=instance_id,
+                                   subject=subject, ids=ids)
         with self._connection() as conn:
             rows = entities.find(conn, where, limit=limit, offset=offset)
             total = (len(rows) if limit is None and not offset
@@ -46,8 +46,8 @@ class EngineReads:
     def entity_states(self, kind: str, *, instance_id: int | None = None) -> dict[str, int]:
         """How many entities of `kind` (of one instance) are in each state."""
         with self._connection() as conn:
-            return entities.count_by_state(conn, entities.filters(kind=kind,
-                                                                  instance_id=instance_id))
+            return entities.count_by_state(conn, entities.Selection(kind=kind,
+                                                                    instance_id=instance_id))
 
     def history(self, *, subject_kind: str | None = None, subject_id: int | None = None,
                 instance_id: int | None = None, actor: str | None = None,

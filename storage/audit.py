@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, literal, select
-from sqlalchemy.sql.elements import ColumnElement
 
+from .entities import Selection
 from .models import audit_events, entities
 from .records import AuditRecord, record_of
 
@@ -19,10 +19,10 @@ def record(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(audit_events), list(events))
 
 
-def record_entity_moves(conn: Connection, where: Sequence[ColumnElement[bool]], *, at: dt.datetime,
+def record_entity_moves(conn: Connection, selection: Selection, *, at: dt.datetime,
                         actor: str, trigger: str, dest: str, instance_id: int | None,
                         reason: str | None, source: str | None = None) -> None:
-    """One event per entity matching `where`; the source is `source` or its current state.
+    """One event per selected entity; the source is `source` or its current state.
 
     Run before the UPDATE that moves them: one INSERT ... SELECT, no row crosses to Python.
     """
@@ -31,7 +31,7 @@ def record_entity_moves(conn: Connection, where: Sequence[ColumnElement[bool]], 
         literal(instance_id, audit_events.c.instance_id.type), literal(trigger),
         entities.c.state if source is None else literal(source),
         literal(dest), literal(reason, audit_events.c.reason.type),
-    ).where(*where)
+    ).where(*selection.where())
     conn.execute(insert(audit_events).from_select(
         ["at", "actor", "subject_kind", "subject_id", "instance_id", "trigger", "source", "dest",
          "reason"], src))
