@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from idmflow.storage import audit, scripts
+from idmflow.storage.scripts import ScriptRow
 
 from .definitions import OptionSpec, ProcessDefinition, RuleSpec
 from .errors import DefinitionError, NotAllowed, NotFound, OptionScriptError
@@ -273,16 +274,16 @@ class OptionScripts:
             rules={r.name: {"params": list(r.params), "line": r.line}
                    for r in evaluation.rules.values()},
             author=author, comment=comment, now=self._clock.now())
-        audit.record(conn, [{
-            "at": row.created_at, "actor": author, "subject_kind": "script",
-            "subject_id": row.id, "instance_id": None, "trigger": trigger,
-            "source": f"{name}@{previous.version}" if previous else None,
-            "dest": version_ref(name, row.version), "reason": comment or None,
-            "data": {"name": name, "version": row.version}}])
+        audit.record(conn, [audit.event(
+            at=row.created_at, actor=author, subject_kind="script", subject_id=row.id,
+            instance_id=None, trigger=trigger,
+            source=version_ref(name, previous.version) if previous else None,
+            dest=version_ref(name, row.version), reason=comment or None,
+            data={"name": name, "version": row.version})])
         return _version(row, with_source=True)
 
 
-def _version(row: Row[Any], *, with_source: bool) -> ScriptVersion:
+def _version(row: ScriptRow, *, with_source: bool) -> ScriptVersion:
     return ScriptVersion(row.name, row.version, row.author, row.comment, row.created_at,
                          row.values, tuple(row.rules), row.source if with_source else None)
 

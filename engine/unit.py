@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from sqlalchemy import Connection
 from sqlalchemy import Engine as SqlEngine
@@ -30,7 +30,7 @@ from idmflow.storage.instances import InstanceRow
 from . import mail
 from .bulk import EntityOps
 from .compiler import CompiledProcess, compile_process
-from .context import StepContext, TaskContext
+from .context import Effects, Entities, StepContext, TaskContext
 from .definitions import ProcessDefinition, Transition
 from .errors import Conflict, DefinitionError, NotAllowed, NotFound
 from .instances import InstanceView
@@ -193,13 +193,10 @@ class UnitOfWork:
                trigger: str, source: str | None, dest: str | None, *,
                reason: str | None = None, data: Mapping[str, Any] | None = None) -> None:
         """Append one audit event at this unit's time."""
-        event: dict[str, Any] = {
-            "at": self.now, "actor": actor, "subject_kind": subject_kind,
-            "subject_id": subject_id, "instance_id": instance_id, "trigger": trigger,
-            "source": source, "dest": dest, "reason": reason}
-        if data is not None:
-            event["data"] = dict(data)
-        audit.record(self.conn, [event])
+        audit.record(self.conn, [audit.event(
+            at=self.now, actor=actor, subject_kind=subject_kind, subject_id=subject_id,
+            instance_id=instance_id, trigger=trigger, source=source, dest=dest, reason=reason,
+            data=data)])
 
     def entities(self, actor: str, instance_id: int | None) -> EntityOps:
         """Entity writes of `actor` for `instance_id`, in this transaction."""
@@ -208,8 +205,7 @@ class UnitOfWork:
     # -- helpers -------------------------------------------------------------------------
 
     def _parts(self, definition: ProcessDefinition, compiled: CompiledProcess,
-               row: InstanceRow, account: Account, progress: Progress | None
-               ) -> dict[str, Any]:
+               row: InstanceRow, account: Account, progress: Progress | None) -> _Parts:
         """What step handlers and decisions both get, bound to this transaction."""
         s = self.services
         return {"instance": instance_view(row, compiled), "actor": account,
@@ -217,6 +213,20 @@ class UnitOfWork:
                 "clock": s.clock, "producer": s.producer,
                 "entities": self.entities(account.username, row.id),
                 "effects": _Effects(self, definition, row, account, progress)}
+
+
+class _Parts(TypedDict):
+    """What step and task contexts share, typed for `StepContext(**parts, ...)`."""
+
+    instance: InstanceView
+    actor: Account
+    options: Mapping[str, Any]
+    directory: UserDirectory
+    accounts: Accounts
+    clock: Clock
+    producer: Producer
+    entities: Entities
+    effects: Effects
 
 
 class _Effects:
