@@ -36,6 +36,7 @@ from .scripts import OptionScripts
 from .tasks import OPEN_STATUSES
 from .unit import Progress, Services, UnitOfWork
 
+
 class Engine(EngineReads):
     """The engine a host embeds: processes, instances and the ports they use.
 

@@ -96,7 +96,12 @@ def test_an_approver_cannot_approve_a_batch_holding_their_own_card(cli, tmp_path
             f"error: 'approver' may not decide task {task['id']}: it holds card {cards['approver']} of "
             "the directory user 'approver', the same person; another approver must decide it, "
             "or an admin sets CardsAllowHolderApproval = True")
-    shown = json.loads(cli("tasks", "show", str(task["id"]), "--json").stdout)
+    shown = json.loads(cli("tasks", "show", str(task["id"]), "--as", "approver", "--json").stdout)
     assert shown["status"] == "open" and {c["state"] for c in shown["cards"]} == {"requested"}
+    assert shown["may_decide"] is False and shown["refusal"].startswith(
+        f"'approver' may not decide task {task['id']}: it holds card {cards['approver']}")
+    assert "operator may not decide it: 'operator' may not decide task" in cli(
+        "tasks", "show", str(task["id"]), "--as", "operator").stdout  # not an approver
+    assert "may_decide" not in json.loads(cli("tasks", "show", str(task["id"]), "--json").stdout)
     trail = json.loads(cli("audit", "--instance", str(summary["instance"]), "--json").stdout)
     assert not [e for e in trail["events"] if e["actor"] == "approver"]
