@@ -22,16 +22,15 @@ import argparse
 import datetime as dt
 import gc
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
 from typing import Any
 
-from sqlalchemy import create_engine, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 
-PG_URL = os.environ.get("IDMFLOW_BENCH_POSTGRES_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/idmflow_bench")
+from databases import fresh
+
 NAME = "CardsBoProcRequestMulitple"
 
 
@@ -52,29 +51,7 @@ def _reset_peak() -> int:
 
 
 def _fresh(database: str, folder: str) -> str:
-    from idmflow.engine import upgrade_schema
-    from idmflow.storage.database import connect
-
-    if database == "sqlite":
-        url = f"sqlite:///{folder}/bench.db"
-    else:
-        url = PG_URL
-        server = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:  # its own database: never the tests' one
-            name = url.rsplit("/", 1)[1]
-            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                {"n": name}).first():
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        server.dispose()
-        db = create_engine(url)
-        with db.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        db.dispose()
-    db = connect(url)
-    upgrade_schema(db)  # the engine's own schema, with the declared invariants' indexes
-    db.dispose()
-    return url
+    return fresh(database, folder)
 
 
 def _seed(url: str, n: int) -> list[str]:

@@ -16,31 +16,15 @@ import statistics
 import tempfile
 import time
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from idmflow.engine import Registry, upgrade_schema
 from idmflow.storage.database import connect, write_transaction
 from idmflow.storage.entities import insert_many
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/idmflow_bench"
+from databases import fresh
+
 INDEX = "uq_entities_card_one_open"
-
-
-def _database(name: str, folder: str) -> str:
-    if name == "sqlite":
-        return f"sqlite:///{folder}/bench.db"
-    server = create_engine(PG_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = 'idmflow_bench'")
-                            ).first():
-            conn.execute(text("CREATE DATABASE idmflow_bench"))
-    server.dispose()
-    db = create_engine(PG_URL)
-    with db.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    db.dispose()
-    return PG_URL
 
 
 def _insert(url: str, rows: int, *, indexed: bool) -> float:
@@ -72,8 +56,7 @@ def main() -> None:
     print(f"{'database':10}{'rows':>10}{'no index s':>12}{'index s':>10}{'ratio':>8}")
     with tempfile.TemporaryDirectory() as folder:
         for name in args.databases.split(","):
-            url = _database(name, folder)
-            upgrade_schema(connect(url), registry=Registry.from_entry_points())
+            url = fresh(name, folder)
             times: dict[bool, list[float]] = {False: [], True: []}
             for _ in range(args.runs):
                 for indexed in (False, True):

@@ -20,12 +20,13 @@ if TYPE_CHECKING:
                               RuleSpec, Step, TaskSpec, Transition)
     from .errors import (Conflict, DatabaseUnavailable, DefinitionError, IdmflowError,
                          InputError, InvariantViolation, NotAllowed, NotFound,
-                         OptionScriptError)
+                         OptionScriptError, RuleFailed, UnknownDefinitionVersion)
     from .instances import InstanceView
     from .invariants import upgrade_schema
     from .mail import Delivery
     from .options import DeclaredDefaults, FixedOptions, OptionsProvider, OptionsSnapshot
-    from .ports import (USER_STATES, Account, Accounts, Clock, DirectoryUser, Notification,
+    from .ports import (USER_STATES, Account, Accounts, Clock, DeliveryUncertain, DirectoryUser,
+                        Notification,
                         Notifier, Producer, ProductionOrder, ProductionResult, UserDirectory,
                         UserQuery, UserState)
     from .records import AuditRecord, EntityRecord, MailRecord, TaskView
@@ -45,12 +46,13 @@ _MODULES: dict[str, tuple[str, ...]] = {
                     "RuleSpec", "Step", "TaskSpec", "Transition"),
     "errors": ("Conflict", "DatabaseUnavailable", "DefinitionError", "IdmflowError",
                "InputError", "InvariantViolation", "NotAllowed", "NotFound",
-               "OptionScriptError"),
+               "OptionScriptError", "RuleFailed", "UnknownDefinitionVersion"),
     "instances": ("InstanceView",),
     "invariants": ("upgrade_schema",),
     "mail": ("Delivery",),
     "options": ("DeclaredDefaults", "FixedOptions", "OptionsProvider", "OptionsSnapshot"),
-    "ports": ("USER_STATES", "Account", "Accounts", "Clock", "DirectoryUser", "Notification",
+    "ports": ("USER_STATES", "Account", "Accounts", "Clock", "DeliveryUncertain",
+              "DirectoryUser", "Notification",
               "Notifier", "Producer", "ProductionOrder", "ProductionResult", "UserDirectory",
               "UserQuery", "UserState"),
     "records": ("AuditRecord", "EntityRecord", "MailRecord", "TaskView"),
@@ -67,16 +69,16 @@ _HOME = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [
     "Account", "Accounts", "AuditRecord", "Clock", "CompiledLifecycle", "CompiledProcess",
     "Conflict", "DatabaseUnavailable", "Decider", "DeclaredDefaults", "DefinitionError",
-    "Delivery", "DirectoryUser", "Effects", "Engine", "Entities", "EntityRecord",
-    "FixedOptions", "Handler", "IdmflowError", "InputError", "InstanceView", "Invariant",
-    "InvariantViolation", "Lifecycle", "MailRecord", "NotAllowed", "NotFound", "Notification",
-    "Notifier", "OpenedTask", "OptionScriptError", "OptionScripts", "OptionSpec",
-    "OptionsProvider", "OptionsSnapshot", "ProcessDefinition", "Producer", "ProductionOrder",
-    "ProductionResult", "Recorder", "Registry", "RuleSpec", "ScriptSchema", "ScriptVersion",
-    "Step", "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition", "USER_STATES",
-    "UserDirectory", "UserQuery", "UserState", "compile_lifecycle", "compile_process", "open",
-    "problems_of", "render_mail", "render_step", "upgrade_schema", "validate_lifecycle",
-    "validate_process",
+    "Delivery", "DeliveryUncertain", "DirectoryUser", "Effects", "Engine", "Entities",
+    "EntityRecord", "FixedOptions", "Handler", "IdmflowError", "InputError", "InstanceView",
+    "Invariant", "InvariantViolation", "Lifecycle", "MailRecord", "NotAllowed", "NotFound",
+    "Notification", "Notifier", "OpenedTask", "OptionScriptError", "OptionScripts",
+    "OptionSpec", "OptionsProvider", "OptionsSnapshot", "ProcessDefinition", "Producer",
+    "ProductionOrder", "ProductionResult", "Recorder", "Registry", "RuleFailed", "RuleSpec",
+    "ScriptSchema", "ScriptVersion", "Step", "StepContext", "TaskContext", "TaskSpec",
+    "TaskView", "Transition", "USER_STATES", "UnknownDefinitionVersion", "UserDirectory",
+    "UserQuery", "UserState", "compile_lifecycle", "compile_process", "open", "problems_of",
+    "render_mail", "render_step", "upgrade_schema", "validate_lifecycle", "validate_process",
 ]
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 from .definitions import Lifecycle, ProcessDefinition, Step, Transition
 from .errors import NotAllowed
+from .variants import present
 
 
 class _Token:
@@ -124,17 +125,11 @@ class CompiledProcess(_Compiled):
     def __init__(self, definition: ProcessDefinition, options: Mapping[str, Any]) -> None:
         self.definition = definition
         self.options = dict(options)
-        steps = [s for s in definition.steps if _enabled(s, self.options)]
-        present = {s.name for s in steps}
-        transitions = tuple(
-            t for t in definition.transitions
-            if t.dest in present and all(s in present for s in t.source)
-            and (t.when is None or bool(self.options.get(t.when)))
-            and (t.unless is None or not self.options.get(t.unless)))
-        self.steps: dict[str, Step] = {s.name: s for s in steps}
-        super().__init__(_Graph(definition.name, tuple(s.name for s in steps),
-                                definition.initial_step,
-                                frozenset(s.name for s in steps if s.final), transitions))
+        variant = present(definition, self.options)
+        self.steps: dict[str, Step] = {s.name: s for s in variant.steps}
+        super().__init__(_Graph(definition.name, tuple(self.steps), definition.initial_step,
+                                frozenset(s.name for s in variant.steps if s.final),
+                                variant.transitions))
 
 
 class CompiledLifecycle(_Compiled):
@@ -144,10 +139,6 @@ class CompiledLifecycle(_Compiled):
         self.lifecycle = lifecycle
         super().__init__(_Graph(lifecycle.name, lifecycle.states, lifecycle.initial,
                                 frozenset(lifecycle.final), lifecycle.transitions))
-
-
-def _enabled(step: Step, options: Mapping[str, Any]) -> bool:
-    return step.enabled_by is None or bool(options.get(step.enabled_by))
 
 
 # Keyed by the definition object itself (the compiled entry holds it, so its id stays

@@ -27,6 +27,7 @@ MAIL_FROM = "IDMFLOW_MAIL_FROM"
 FAILURE_RATE = "IDMFLOW_PRODUCTION_FAILURE_RATE"
 SEED = "IDMFLOW_PRODUCTION_SEED"
 SECRET_KEY = "IDMFLOW_SECRET_KEY"
+METRICS_TOKEN = "IDMFLOW_METRICS_TOKEN"
 
 _YES = ("1", "true", "yes")
 _NO = ("0", "false", "no")
@@ -38,10 +39,14 @@ class Settings:
 
     database_url: str
     smtp: SmtpServer
+    #: whether IDMFLOW_SMTP_URL is set (else `smtp` is the default, 127.0.0.1:25)
+    smtp_configured: bool
     mail_from: str
     production_failure_rate: float
     production_seed: int | None
     secret_key: str | None
+    #: the bearer token `/metrics` asks for; unset: no metrics
+    metrics_token: str | None = None
 
 
 def _bad(name: str, value: str, allowed: str) -> IdmflowError:
@@ -126,7 +131,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=_database_url(database) if database else DEFAULT_DATABASE_URL,
         smtp=smtp_server(smtp or DEFAULT_SMTP_URL),
+        smtp_configured=smtp is not None,
         mail_from=_mail_from(sender) if sender else DEFAULT_SENDER,
         production_failure_rate=_failure_rate(rate) if rate else 0.0,
         production_seed=_seed(seed) if seed else None,
-        secret_key=get(SECRET_KEY))
+        secret_key=get(SECRET_KEY),
+        metrics_token=get(METRICS_TOKEN))

@@ -11,7 +11,11 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .jobs import JobKind
+    from .schedules import Schedule
 
 #: A step handler: a function of the step's `StepContext`; it runs inside the transition's
 #: transaction, and raising aborts it. The context is typed `Any` here because the spec is
@@ -139,7 +143,10 @@ class ProcessDefinition:
     #: the default option script this process ships, installed by `idmflow init`
     default_script: Path | None = None
     initial: str | None = None
+    #: recorded on each instance; the engine fires only instances of this version, or of
+    #: one listed in `compatible_versions` (older versions this one still runs unchanged)
     version: str = "1"
+    compatible_versions: tuple[str, ...] = ()
     #: where the step views live (a folder of Jinja2 templates)
     templates: Path | None = None
     #: where `mail/NAME.txt` and `mail/NAME.html` live (default: `templates`)
@@ -149,6 +156,10 @@ class ProcessDefinition:
     description: str = ""
     #: the entity lifecycles it creates or moves: `idmflow init` holds their invariants
     lifecycles: tuple["Lifecycle", ...] = ()
+    #: kinds of background job it enqueues (engine.jobs runs them)
+    jobs: tuple["JobKind", ...] = ()
+    #: periodic jobs it declares (a sweep); an option of its script may override the cron
+    schedules: tuple["Schedule", ...] = ()
 
     @property
     def initial_step(self) -> str:

@@ -8,6 +8,7 @@ shows them without parsing the message. Anything else that escapes is a bug.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class IdmflowError(Exception):
@@ -35,6 +36,22 @@ class OptionScriptError(IdmflowError):
         super().__init__(message)
 
 
+class RuleFailed(OptionScriptError):
+    """A rule of an option script failed at run time (the step is refused, nothing written).
+
+    `item` is the item it failed for (None when the script failed before any), so an
+    admin's fix can be tried on it before an instance moves to the fixed version.
+    """
+
+    def __init__(self, message: str, *, script: str, options_version: str, rule: str,
+                 item: Any = None, line: int | None = None,
+                 problems: Sequence[str] = ()) -> None:
+        self.options_version = options_version
+        self.rule = rule
+        self.item = item
+        super().__init__(message, script=script, line=line, problems=problems)
+
+
 class InputError(IdmflowError):
     """What a person entered is wrong; `problems` holds every problem, not just the first."""
 
@@ -48,6 +65,23 @@ class InputError(IdmflowError):
 
 class NotAllowed(IdmflowError):
     """The trigger is not allowed in this state, a role is missing, or it is one's own request."""
+
+
+class UnknownDefinitionVersion(NotAllowed):
+    """An instance was started under a version of its definition that this installation no
+    longer runs, and the installed version does not declare it compatible."""
+
+    def __init__(self, process: str, instance_id: int, version: str, current: str) -> None:
+        self.process = process
+        self.instance_id = instance_id
+        self.version = version
+        self.current = current
+        super().__init__(
+            f"instance {instance_id} of {process!r} was started under definition version "
+            f"{version!r}, and the installed {process!r} is version {current!r}, which does not "
+            f"declare it compatible; nothing was changed. Finish it with a release that runs "
+            f"version {version!r}, or, if version {current!r} runs such instances unchanged, "
+            f"add {version!r} to the definition's compatible_versions")
 
 
 class NotFound(IdmflowError):

@@ -113,11 +113,17 @@ class Accounts(Protocol):
         ...
 
 
+class DeliveryUncertain(Exception):
+    """Raised by a `Notifier` whose send failed after the message was handed over (the
+    connection broke before the server's reply): it may have arrived. The outbox marks the
+    mail a possible duplicate and sends it again with the same Message-ID."""
+
+
 class Notifier(Protocol):
-    """Delivers notifications (the default writes them to the outbox table)."""
+    """Delivers a notification (the default sends it over SMTP)."""
 
     def send(self, notification: Notification) -> None:
-        """Queue or send one notification."""
+        """Send one notification, or raise; `DeliveryUncertain` when it may have arrived."""
         ...
 
 

@@ -11,10 +11,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from idmflow.storage import audit, entities, outbox
-from idmflow.storage.database import safe_url
+from idmflow.storage.database import problem, safe_url
 
 from .errors import DatabaseUnavailable
 from .records import AuditRecord, EntityRecord, MailRecord
@@ -74,7 +74,8 @@ class EngineReads:
     def _db_errors(self) -> Iterator[None]:
         try:
             yield
-        except (OperationalError, InterfaceError) as exc:
-            if exc.connection_invalidated or "connect" in str(exc.orig).lower():
-                raise DatabaseUnavailable(safe_url(str(self.db.url)), str(exc.orig)) from exc
+        except (OperationalError, InterfaceError, DBAPIError) as exc:
+            reason = problem(exc)
+            if reason is not None:
+                raise DatabaseUnavailable(safe_url(str(self.db.url)), reason) from exc
             raise

@@ -31,6 +31,10 @@ class MailRecord:
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    #: where it went: the SMTP server, or a local mailbox
+    delivered_via: str | None = None
+    #: an attempt's outcome was lost: the recipient may have it twice (same Message-ID)
+    possible_duplicate: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {k: jsonable(v) for k, v in asdict(self).items()}

@@ -2,7 +2,8 @@
 
 Our own processes are registered exactly as an outside package registers its own. Each
 entry point is loaded and validated on its own: a broken one (import error, invalid
-definition, duplicate name) is reported by name and the rest still load.
+definition) or conflicting ones (one name twice, one option of a shared script declared two
+ways; see `plugins`) are reported by name in `broken`, and the rest still load.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
+from . import plugins
 from .definitions import Lifecycle, ProcessDefinition
 from .errors import DefinitionError, NotFound
 from .validation import validate_lifecycle, validate_process
@@ -31,35 +33,28 @@ class Registry:
 
     def __init__(self, processes: Iterable[Registered] = ()) -> None:
         self._processes: dict[str, Registered] = {}
-        #: entry-point name -> why it did not load
+        #: entry-point name (process name, for a conflict between plugins) -> why it did
+        #: not load
         self.broken: dict[str, str] = {}
         for item in processes:
             self.add(item.definition, origin=item.origin)
 
     @classmethod
     def from_entry_points(cls, group: str = GROUP) -> Registry:
-        """Load every process registered under `group`."""
+        """Load every process registered under `group` (`plugins` says what is refused)."""
+        loaded = plugins.load(sorted(entry_points(group=group), key=lambda e: (e.name, e.value)))
         registry = cls()
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-            origin = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown package"
+        registry.broken.update(loaded.refused)
+        for c in loaded.accepted:
             try:
-                loaded = ep.load()
-            except Exception as exc:  # a plugin's import error must not stop the others
-                registry.broken[ep.name] = (f"cannot import {ep.value} ({origin}): "
-                                            f"{type(exc).__name__}: {exc}")
-                continue
-            if not isinstance(loaded, ProcessDefinition):
-                registry.broken[ep.name] = (f"{ep.value} ({origin}) is a "
-                                            f"{type(loaded).__name__}, not a ProcessDefinition")
-                continue
-            try:
-                registry.add(loaded, origin=origin)
+                registry.add(c.definition, origin=c.origin)
             except DefinitionError as exc:
-                registry.broken[ep.name] = f"{exc} ({origin})"
+                registry.broken[c.entry_point] = f"{exc} ({c.origin})"
         return registry
 
     def add(self, definition: ProcessDefinition, *, origin: str = "local") -> None:
-        """Validate and register one process; `DefinitionError` if invalid or a duplicate."""
+        """Validate and register one process; `DefinitionError` if invalid, a duplicate, or
+        declaring an option of a shared script otherwise than a registered process."""
         validate_process(definition)
         for lifecycle in definition.lifecycles:
             validate_lifecycle(lifecycle)
@@ -73,6 +68,11 @@ class Registry:
             first = self._processes[definition.name].origin
             raise DefinitionError(definition.name, [
                 f"the name is already registered by {first}; symbolic names must be unique"])
+        clashes = plugins.option_clashes(
+            [(r.definition, r.origin) for r in self._processes.values()]
+            + [(definition, origin)])
+        if clashes:
+            raise DefinitionError(definition.name, [r for rs in clashes.values() for r in rs])
         self._processes[definition.name] = Registered(definition, origin)
 
     def get(self, name: str) -> ProcessDefinition:

@@ -18,23 +18,27 @@ from sqlalchemy import Connection
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 
-from idmflow.storage import instances
+from idmflow.storage import instances, outbox
 from idmflow.storage.database import write_transaction
 
-from . import mail
+from . import background, mail
 from . import tasks as task_ops
 from .compiler import CompiledProcess, compile_process
 from .definitions import ProcessDefinition
-from .errors import Conflict, IdmflowError, NotAllowed, NotFound
+from .errors import Conflict, IdmflowError, NotAllowed, NotFound, RuleFailed
 from .instances import InstanceView
+from .jobs import Jobs
+from .migration import OptionMigration
 from .options import OptionsProvider
 from .ports import Account, Accounts, Clock, Notifier, Producer, UserDirectory
 from .reads import EngineReads
 from .records import TaskView
 from .registry import Registry
+from .schedules import effective_crons
 from .scripts import OptionScripts
 from .tasks import OPEN_STATUSES
 from .unit import Progress, Services, UnitOfWork
+from .worker import Worker
 
 
 class Engine(EngineReads):
@@ -58,6 +62,21 @@ class Engine(EngineReads):
                                      clock)
         #: where processes get their options: the active script versions unless overridden
         self.options: OptionsProvider = options or self.scripts
+        #: background work: the kinds of job this engine runs, and its queue
+        self.jobs = Jobs(self)
+        self.jobs.register(mail.DELIVER)
+        self.jobs.register(background.step_kind(self))
+        for definition in registry.all():
+            for kind in definition.jobs:
+                self.jobs.register(kind)
+            for schedule in definition.schedules:
+                self.jobs.schedule(schedule, process=definition.name)
+        self.jobs.crons = lambda: effective_crons(
+            self.jobs.schedules,
+            lambda process, option: self.options.snapshot(self.definition(process))
+            .values.get(option))
+        self._migration = OptionMigration(self._transaction, self._connection, registry,
+                                          self.scripts, clock)
 
     # -- processes -------------------------------------------------------------------
 
@@ -133,9 +152,25 @@ class Engine(EngineReads):
             InputError: the handler refused the input (nothing is written).
         """
         account = self.account(actor)
-        with self._unit() as unit:
-            unit.fire(instance_id, trigger, account, input=input,
-                      expected_version=expected_version, progress=progress)
+        try:
+            with self._unit() as unit:
+                unit.fire(instance_id, trigger, account, input=input,
+                          expected_version=expected_version, progress=progress)
+        except RuleFailed as exc:  # noted on the instance: an admin may migrate it
+            self._migration.record_failure(instance_id, trigger=trigger, actor=actor, error=exc)
+            raise
+        return self.instance(instance_id)
+
+    def migrate_options(self, instance_id: int, *, actor: str) -> InstanceView:
+        """Move an instance to the current option-script version (admins only), audited:
+        for an instance stuck on a version whose rule fails, once the script is fixed.
+
+        Raises:
+            NotAllowed: not an admin, the instance ended, nothing to migrate, or its step is
+                switched off by the current options.
+            OptionScriptError: the rule that failed for it still fails (nothing changes).
+        """
+        self._migration.migrate(instance_id, actor=actor, options=self.options)
         return self.instance(instance_id)
 
     def instance(self, instance_id: int) -> InstanceView:
@@ -198,7 +233,38 @@ class Engine(EngineReads):
                                "with idmflow.engine.open(), which wires SMTP "
                                "(IDMFLOW_SMTP_URL), or pass notifier=")
         with self._db_errors():
-            return mail.deliver_due(self.db, self.notifier, self.clock, limit=limit)
+            return mail.Delivery.of(self.worker(queues=[mail.DELIVER.queue]).run_due(limit=limit))
+
+    def retry_mail(self, mail_ids: Sequence[int] | None = None, *, failed: bool = False
+                   ) -> list[int]:
+        """Send mails again now: these (failed, or pending before their time), or every
+        failed one. Returns the ids requeued; a sent mail is never requeued."""
+        with self._transaction() as conn:
+            ids = list(mail_ids or ())
+            if failed:
+                rows, _total = outbox.find_mail(conn, status="failed")
+                ids += [r.id for r in rows]
+            return mail.requeue(conn, ids, self.clock.now())
+
+    def fire_in_background(self, instance_id: int, trigger: str, *, actor: str,
+                           expected_version: int, input: Mapping[str, Any] | None = None
+                           ) -> int:
+        """Queue the step for a worker (a batch's Next over many users); returns the job's id.
+
+        The refusals that need no step (no such instance or account) come at once; the step's
+        own (bad input, a changed instance) end up in the job's result.
+        """
+        self.account(actor)
+        self.instance(instance_id)
+        return self.jobs.enqueue(background.STEP, background.step_payload(
+            instance_id, trigger, actor=actor, expected_version=expected_version, input=input),
+            instance_id=instance_id)
+
+    def worker(self, *, queues: Sequence[str] | None = None, concurrency: int = 1,
+               poll: float = 1.0) -> Worker:
+        """A worker over this engine's jobs: `start()` it in the background (and `stop()` it),
+        or `run_due()` in the caller's thread. `idmflow worker` runs one as a process."""
+        return Worker(self.jobs, queues=queues, concurrency=concurrency, poll=poll)
 
     def account(self, username: str) -> Account:
         """The console account `username` (`NotFound` says how to create one)."""

@@ -23,7 +23,7 @@ from idmflow.storage import audit, scripts
 from idmflow.storage.scripts import ScriptRow
 
 from .definitions import OptionSpec, ProcessDefinition, RuleSpec
-from .errors import DefinitionError, NotAllowed, NotFound, OptionScriptError
+from .errors import NotAllowed, NotFound, OptionScriptError, RuleFailed
 from .options import OptionsSnapshot
 from .ports import Accounts, Clock
 from .registry import Registry
@@ -103,12 +103,8 @@ class OptionScripts:
             raise NotFound(f"no option script {name!r}; known scripts: {known}")
         options: dict[str, OptionSpec] = {}
         rules: dict[str, RuleSpec] = {}
-        for d in users:
+        for d in users:  # the registry refused processes declaring an option otherwise
             for o in d.options:
-                if o.name in options and options[o.name].type is not o.type:
-                    raise DefinitionError(d.name, [
-                        f"option {o.name!r} of script {name!r} is a {o.type.__name__} here "
-                        f"but a {options[o.name].type.__name__} in another process"])
                 options.setdefault(o.name, o)
             for r in d.rules:
                 rules.setdefault(r.name, r)
@@ -151,14 +147,14 @@ class OptionScripts:
             NotAllowed: `author` is not an admin.
             OptionScriptError: the script is refused; the previous version stays active.
         """
-        self._require_admin(author, f"save option script {name!r}")
+        self.require_admin(author, f"save option script {name!r}")
         evaluation = self.evaluate(source, name=name)
         with self._transaction() as conn:
             return self._append(conn, name, source, evaluation, author, comment, trigger)
 
     def restore(self, name: str, version: int, *, author: str) -> ScriptVersion:
         """Make an old version active again, as a new version (history is never rewritten)."""
-        self._require_admin(author, f"restore option script {name!r}")
+        self.require_admin(author, f"restore option script {name!r}")
         old = self.show(name, version)
         assert old.source is not None
         return self.save(name, old.source, author=author,
@@ -230,6 +226,9 @@ class OptionScripts:
 
         One call to the sandbox for all items; the process's default when the script has
         no such rule.
+
+        Raises:
+            RuleFailed: the rule failed (for `.item`); the step that called it is refused.
         """
         from idmflow.option_scripts import default_sandbox
 
@@ -237,10 +236,14 @@ class OptionScripts:
         source, defined = self._stored(options_version)
         if source is None or rule not in defined:
             return spec.apply_default(items)
-        results = default_sandbox().call_rule(source, rule, list(items),
-                                              name=options_version.split("@")[0])
+        items = list(items)
+        script = options_version.split("@")[0]
+        results = default_sandbox().call_rule(source, rule, items, name=script)
         if not results.ok:
-            raise _problems(options_version, results.problems)
+            error = _problems(options_version, results.problems)
+            failed = None if results.failed_item is None else items[results.failed_item]
+            raise RuleFailed(str(error), script=script, options_version=options_version,
+                             rule=rule, item=failed, line=error.line, problems=error.problems)
         return list(results.results)
 
     # -- helpers -------------------------------------------------------------------------
@@ -257,7 +260,8 @@ class OptionScripts:
                                               else (None, frozenset()))
         return self._sources[options_version]
 
-    def _require_admin(self, author: str, what: str) -> None:
+    def require_admin(self, author: str, what: str) -> None:
+        """`NotAllowed` unless `author` is an admin account (`NotFound` if there is none)."""
         account = self._accounts.get(author)
         if account is None:
             raise NotFound(f"no account {author!r}")

@@ -16,6 +16,7 @@ from idmflow.storage import tasks as task_rows
 
 from .deciders import refusal
 from .errors import Conflict, InputError, NotFound
+from .migration import check_version
 from .ports import Account
 from .records import TaskView
 from .unit import UnitOfWork
@@ -65,6 +66,7 @@ def decide(unit: UnitOfWork, task_id: int, *, account: Account, decision: str,
     refused = refusal(unit.conn, definition, task, row.options, account, decision)
     if refused is not None:
         raise refused
+    check_version(definition, row.id, row.process_version)
     spec = definition.task(task.kind)
     if decision == "postpone":
         status = "postponed"

@@ -34,6 +34,7 @@ from .context import Effects, Entities, StepContext, TaskContext
 from .definitions import ProcessDefinition, Transition
 from .errors import Conflict, DefinitionError, NotAllowed, NotFound
 from .instances import InstanceView
+from .migration import check_version
 from .options import OptionsProvider
 from .ports import Account, Accounts, Clock, Notification, Producer, UserDirectory
 from .records import TaskView
@@ -137,6 +138,7 @@ class UnitOfWork:
                 f"instance {instance_id} is at version {row.version}, not "
                 f"{expected_version}: someone changed it first; reload it and try again")
         definition = self.definition(row)
+        check_version(definition, instance_id, row.process_version)
         compiled = compile_process(definition, row.options)
         transition = compiled.transition(row.state, trigger)
         if not system:

@@ -2,17 +2,20 @@
 
 Each rule returns its problems as sentences that name the step or trigger and say how to
 fix it; `validate_process` collects them all so a developer sees every problem at once.
+The graph rules (a start, every step reachable, no dead end) run under each combination of
+the options that switch steps or transitions (`variants`), and a problem that shows only
+under some options names the first combination it shows in.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable
-
 import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 
 from .definitions import INVARIANT_COLUMNS, Lifecycle, ProcessDefinition
 from .errors import DefinitionError
+from .variants import Variant, combinations, coverage, describe, present, switches
 
 Rule = Callable[[ProcessDefinition], list[str]]
 
@@ -79,20 +82,100 @@ def _options_declared(d: ProcessDefinition) -> list[str]:
     return problems
 
 
-def _reachable(d: ProcessDefinition) -> list[str]:
-    names = {s.name for s in d.steps}
-    if not names:
-        return []
-    seen = {d.initial_step}
-    frontier = [d.initial_step]
+def _variant_problems(d: ProcessDefinition, variant: Variant) -> list[str]:
+    """Within one variant: is the start there, is every step reachable, can each one end?"""
+    names = [s.name for s in variant.steps]
+    if d.initial_step not in names:
+        return [f"the initial step {d.initial_step!r} is switched off, so no instance can "
+                "start; keep it on in every combination or start elsewhere"]
+    out: dict[str, set[str]] = {}
+    into: dict[str, set[str]] = {}
+    for t in variant.transitions:
+        for source in t.source:
+            out.setdefault(source, set()).add(t.dest)
+            into.setdefault(t.dest, set()).add(source)
+    reached = _closure({d.initial_step}, out)
+    ending = _closure({s.name for s in variant.steps if s.final}, into)
+    dead = [name for name in names if name in reached and name not in ending]
+    if dead:
+        # Name where the way ends (a step with no way out, or a loop without exit), not
+        # every step before it: the steps before only lead there, and so do the unreached.
+        return [f"step {name!r} is a dead end: it is not final and no way leads from it to "
+                "a final step; add a transition out of it or mark it final=True"
+                for name in dead if all(name in _closure({later}, out)
+                                        for later in _closure({name}, out))]
+    return [f"step {name!r} cannot be reached from {d.initial_step!r}; add a transition "
+            "into it or remove it" for name in names if name not in reached]
+
+
+def _closure(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:
+    seen = set(start)
+    frontier = list(start)
     while frontier:
-        state = frontier.pop()
-        for t in d.transitions:
-            if state in t.source and t.dest not in seen:
-                seen.add(t.dest)
-                frontier.append(t.dest)
-    return [f"step {s.name!r} cannot be reached from {d.initial_step!r}; add a transition into "
-            f"it or remove it" for s in d.steps if s.name not in seen]
+        for nxt in edges.get(frontier.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return seen
+
+
+def _variants(d: ProcessDefinition) -> list[str]:
+    """The graph rules under each combination of the switching options, each problem once,
+    named with the first combination it shows in (unless it shows in every one)."""
+    if _unknown_states(d) or _initial_exists(d) or _finals_exist(d):
+        return []  # the graph itself is broken: those rules already say how
+    seen: dict[str, list[str]] = {}
+    checked = 0
+    for combination in combinations(d):
+        checked += 1
+        for problem in _variant_problems(d, present(d, combination)):
+            seen.setdefault(problem, []).append(describe(combination))
+    problems = []
+    for problem, where in seen.items():
+        if len(where) == checked:
+            problems.append(problem)
+            continue
+        others = f" (and {len(where) - 1} other combination(s))" if len(where) > 1 else ""
+        problems.append(f"with {where[0]}{others}: {problem}")
+    checked, total = coverage(d)
+    if problems and checked < total:
+        problems.append(f"(checked {checked:,} of the {total:,} combinations of its "
+                        f"{len(switches(d))} switching options: all off, all on, and each "
+                        "alone on and alone off)")
+    return problems
+
+
+def _tasks(d: ProcessDefinition) -> list[str]:
+    """Each task names declared options of the right type, a role, and a way to close."""
+    declared = {o.name: o for o in d.options}
+    triggers = {t.trigger: t for t in d.transitions}
+    problems = [f"task {kind!r} is declared {n} times; give each task its own kind"
+                for kind, n in sorted(Counter(t.kind for t in d.tasks).items()) if n > 1]
+    for task in d.tasks:
+        for field, name, kind in (("role_option", task.role_option, str),
+                                  ("self_decision_option", task.self_decision_option, bool)):
+            if name is None:
+                continue
+            if name not in declared:
+                problems.append(f"task {task.kind!r}: {field}={name!r} names an undeclared "
+                                f"option; add OptionSpec({name!r}, {kind.__name__}, ...) to "
+                                "options or fix the name")
+            elif declared[name].type is not kind:
+                problems.append(f"task {task.kind!r}: {field} option {name!r} must be a "
+                                f"{kind.__name__}, not a {declared[name].type.__name__}")
+        if not task.role and not task.role_option:
+            problems.append(f"task {task.kind!r} names no role; give role=\"approver\" or "
+                            "role_option= naming a str option")
+        complete = triggers.get(task.complete)
+        if complete is None:
+            problems.append(f"task {task.kind!r} closes by firing {task.complete!r}, but no "
+                            f"transition has that trigger; add Transition({task.complete!r}, "
+                            "<the waiting step>, <the next step>, automatic=True)")
+        elif not complete.automatic:
+            problems.append(f"task {task.kind!r} closes by firing {task.complete!r}, which "
+                            "people may fire too, skipping the decision; mark that "
+                            "transition automatic=True")
+    return problems
 
 
 def _finals_exist(d: ProcessDefinition) -> list[str]:
@@ -101,9 +184,22 @@ def _finals_exist(d: ProcessDefinition) -> list[str]:
     return []
 
 
+def _versions(d: ProcessDefinition) -> list[str]:
+    if not isinstance(d.version, str) or not d.version:
+        return [f"version {d.version!r} must be a non-empty str, e.g. version=\"2\""]
+    if isinstance(d.compatible_versions, str) or not all(
+            isinstance(v, str) for v in d.compatible_versions):
+        return [f"compatible_versions must be a tuple of str such as (\"1\",), not "
+                f"{d.compatible_versions!r}"]
+    if d.version in d.compatible_versions:
+        return [f"compatible_versions lists version {d.version!r}, the definition's own; "
+                "list only older versions it still runs"]
+    return []
+
+
 RULES: tuple[Rule, ...] = (
     _duplicate_steps, _initial_exists, _unknown_states, _final_without_exits,
-    _views_for_people, _options_declared, _reachable, _finals_exist,
+    _views_for_people, _options_declared, _finals_exist, _variants, _tasks, _versions,
 )
 
 

@@ -43,7 +43,10 @@ def rule_results_from(answer: dict[str, Any], count: int) -> RuleResults:
         raise ProtocolError("the number of results does not match the items")
     for result in results:
         _plain(result, "a result")
-    return RuleResults(results, problems)
+    failed = answer.get("failed_item")
+    if failed is not None and not (problems and _number(failed) < count):
+        raise ProtocolError("the failed item is not one of the items")
+    return RuleResults(results, problems, failed)
 
 
 def _mapping(value: Any, what: str) -> dict[str, Any]:

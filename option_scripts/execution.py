@@ -84,7 +84,8 @@ def evaluate(source: str, filename: str, limits: dict[str, Any]) -> dict[str, An
 
 def call_rule(source: str, filename: str, rule: str, items: Sequence[Any],
               limits: dict[str, Any]) -> dict[str, Any]:
-    """Run a script once, then its rule once per item: {"results", "problems"}."""
+    """Run a script once, then its rule once per item: {"results", "problems"}, and
+    "failed_item" (the index of the item it failed for) when it failed for one."""
     namespace, lines, problems = _run(source, filename, limits)
     if problems:
         return {"results": [], "problems": problems}
@@ -106,12 +107,12 @@ def call_rule(source: str, filename: str, rule: str, items: Sequence[Any],
                 result = function(read_only(item))
         except BaseException as exc:
             problem = explain(exc, namespace, limits, f"rule '{rule}' failed for item {index}: ")
-            return {"results": [], "problems": [problem]}
+            return {"results": [], "problems": [problem], "failed_item": index}
         if type(result) is not bool and not is_plain(result):
             line = lines.get(rule, function.__code__.co_firstlineno)
             return {"results": [], "problems": [_prefixed(
                 line, f"rule '{rule}' returned {not_plain(result)} for item {index}; a rule "
-                      "must return plain data")]}
+                      "must return plain data")], "failed_item": index}
         append(result)
     return {"results": results, "problems": []}
 

@@ -67,6 +67,8 @@ class RuleResults:
     #: one plain-data result per item, in order; empty when the rule failed
     results: list[Any]
     problems: tuple[Problem, ...]
+    #: the index of the item the rule failed for (None: it succeeded, or failed before any)
+    failed_item: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, literal, select
+from sqlalchemy import Connection, Row, insert, literal, select
 
 from .entities import Selection
 from .models import audit_events, entities
@@ -66,6 +66,14 @@ def history(conn: Connection, *, subject_kind: str | None = None, subject_id: in
     if limit is not None:
         stmt = stmt.limit(limit)
     return [record_of(AuditRecord, row) for row in conn.execute(stmt)]
+
+
+def latest(conn: Connection, subject_kind: str, subject_id: int, trigger: str
+           ) -> Row[Any] | None:
+    """The newest event of one subject with `trigger` (with its `data`), or None."""
+    return conn.execute(select(audit_events).where(
+        audit_events.c.subject_kind == subject_kind, audit_events.c.subject_id == subject_id,
+        audit_events.c.trigger == trigger).order_by(audit_events.c.id.desc()).limit(1)).first()
 
 
 def last_moves(conn: Connection, subject_kind: str, ids: Sequence[int]

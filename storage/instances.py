@@ -63,3 +63,13 @@ def update_instance(conn: Connection, instance_id: int, *, expected_version: int
         .values(state=state, data=data, version=expected_version + 1, updated_at=now,
                 ended_at=now if ended else None))
     return result.rowcount == 1
+
+
+def update_options(conn: Connection, instance_id: int, *, expected_version: int,
+                   options_version: str, options: dict[str, Any], now: dt.datetime) -> bool:
+    """Move an instance to other option values if nobody wrote since `expected_version`."""
+    result = conn.execute(
+        update(t).where(t.c.id == instance_id, t.c.version == expected_version)
+        .values(options_version=options_version, options=options,
+                version=expected_version + 1, updated_at=now))
+    return result.rowcount == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import (JSON, BigInteger, DateTime, Dialect, ForeignKey, Index, Integer, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, String,
                         Table, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
@@ -232,8 +232,87 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(Time)
     sent_at: Mapped[dt.datetime | None] = mapped_column(Time)
+    #: where it went when sent (the SMTP server, or a local mailbox file)
+    delivered_via: Mapped[str | None] = mapped_column(String(300))
+    #: an attempt's outcome was lost (its sender died, or the connection broke after the
+    #: message was handed over): the recipient may have it twice, with one Message-ID
+    possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"),)
+
+
+class Job(Base):
+    """A piece of background work, enqueued in the transaction of what causes it.
+
+    A worker claims it by taking a lease (`lease_owner`, `lease_expires_at`) in a short
+    transaction and commits before doing the work; `attempts` is counted at the claim, so an
+    attempt whose worker died is still visible. `key` makes a double enqueue one job.
+    """
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    queue: Mapped[str] = mapped_column(String(50))
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    #: the process instance it acts on, if any (a long step, a deadline)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: queued, running, retrying, succeeded, dead, cancelled
+    state: Mapped[str] = mapped_column(String(20))
+    #: lower runs first
+    priority: Mapped[int] = mapped_column(Integer)
+    run_at: Mapped[dt.datetime] = mapped_column(Time)
+    attempts: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(Time)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[Any | None] = mapped_column(Json)
+    #: how far the running attempt is (stored on PostgreSQL, where another process may ask)
+    progress_done: Mapped[int | None] = mapped_column(BigInteger)
+    progress_total: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(Time)
+    updated_at: Mapped[dt.datetime] = mapped_column(Time)
+    started_at: Mapped[dt.datetime | None] = mapped_column(Time)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Time)
+
+    __table_args__ = (
+        Index("ix_jobs_due", "state", "queue", "priority", "run_at", "id"),
+        Index("ix_jobs_lease", "state", "lease_expires_at"),
+        Index("ix_jobs_kind_state", "kind", "state", "id"),
+        Index("ix_jobs_instance", "instance_id", "id"),
+    )
+
+
+class ScheduleRow(Base):
+    """A periodic job: its cron expression, and the period it last fired for.
+
+    Declared in code (by the engine or a process); stored so that every worker agrees on
+    what fired and `idmflow schedules list` shows the next and last runs.
+    """
+
+    __tablename__ = "schedules"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    cron: Mapped[str] = mapped_column(String(100))
+    #: where `cron` comes from: "declared", or the option that overrides it
+    source: Mapped[str] = mapped_column(String(150))
+    last_period_at: Mapped[dt.datetime | None] = mapped_column(Time)
+    last_job_id: Mapped[int | None] = mapped_column(BigInteger)
+    next_run_at: Mapped[dt.datetime] = mapped_column(Time)
+    updated_at: Mapped[dt.datetime] = mapped_column(Time)
+
+
+class WorkerBeat(Base):
+    """A worker process that runs or ran: its heartbeat says it is alive (for /readyz)."""
+
+    __tablename__ = "workers"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    queues: Mapped[list[str]] = mapped_column(Json)
+    concurrency: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(Time)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(Time)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(Time)
 
 
 # The Core tables, typed as such (`__table__` is typed as a bare FromClause).
@@ -246,3 +325,6 @@ audit_events = cast(Table, AuditEvent.__table__)
 script_versions = cast(Table, ScriptVersion.__table__)
 tasks = cast(Table, Task.__table__)
 outbox = cast(Table, OutboxMail.__table__)
+jobs = cast(Table, Job.__table__)
+workers = cast(Table, WorkerBeat.__table__)
+schedules = cast(Table, ScheduleRow.__table__)

@@ -30,18 +30,26 @@ version = "0.0.1"
 BrokenImport = "idmflow_broken_plugins.missing:PROCESS"
 Invalid = "idmflow_broken_plugins:INVALID"
 Duplicate = "idmflow_broken_plugins:DUPLICATE"
+ClashingOption = "idmflow_broken_plugins:CLASHING"
 
 [tool.setuptools]
 packages = ["idmflow_broken_plugins"]
 """
 BROKEN_CODE = """\
-from idmflow.engine import ProcessDefinition, Step, Transition
+from idmflow.engine import OptionSpec, ProcessDefinition, Step, Transition
 
 INVALID = ProcessDefinition(name="InvalidOne", title="x", steps=(Step("a", view="a.html"),),
                             transitions=(Transition("go", "a", "nowhere"),))
-DUPLICATE = ProcessDefinition(name="CardsBoProcRequestMulitple", title="x",
+# idmflow registers this name too: both are refused, whichever loads first
+DUPLICATE = ProcessDefinition(name="CardsBoProcIssueMultiple", title="x",
                               steps=(Step("a", view="a.html"), Step("b", final=True)),
                               transitions=(Transition("go", "a", "b"),))
+# shares idmflow's script but declares one of its options as a str: refused, not the cards
+CLASHING = ProcessDefinition(
+    name="ClashingOption", title="x", option_script="CardsScriptOptions",
+    options=(OptionSpec("CardsBatchRequestApproval", str, default="no", doc="x"),),
+    steps=(Step("a", view="a.html"), Step("b", final=True)),
+    transitions=(Transition("go", "a", "b"),))
 """
 
 
@@ -79,15 +87,37 @@ def test_outside_package_runs_end_to_end_through_the_cli(installed: Path,
     init = _idmflow(url, "init")
     assert init.returncode == 0, init.stderr
     assert "AccountsScriptOptions: default installed" in init.stdout
+    assert "CardsScriptOptions: default installed" in init.stdout
     assert _idmflow(url, "demo", "--users", "300").returncode == 0
     listed = _idmflow(url, "processes", "list", "--json")
     doc = json.loads(listed.stdout)
     origins = {p["name"]: p["origin"] for p in doc["processes"]}
     assert origins["AccountsProcUnlock"] == "idmflow-example-unlock 1.0.0"
     assert origins["CardsBoProcRequestMulitple"].startswith("idmflow ")
-    for name in ("BrokenImport", "Invalid", "Duplicate"):
+    for name in ("BrokenImport", "Invalid", "CardsBoProcIssueMultiple", "ClashingOption"):
         assert f"process {name!r} did not load" in listed.stderr
-    assert "already registered" in listed.stderr and "unknown step 'nowhere'" in listed.stderr
+    assert "unknown step 'nowhere'" in listed.stderr
+    assert "CardsBoProcIssueMultiple" not in origins and "ClashingOption" not in origins
+    ours = origins["CardsBoProcRequestMulitple"]  # "idmflow VERSION"
+    assert (f"2 entry points register the process name 'CardsBoProcIssueMultiple': {ours} "
+            "(entry point CardsBoProcIssueMultiple = idmflow.processes.cards.issue_multiple:"
+            "PROCESS) and idmflow-broken-plugins 0.0.1 (entry point Duplicate = "
+            "idmflow_broken_plugins:DUPLICATE); all of them are refused") in listed.stderr
+    assert ("process 'ClashingOption' (idmflow-broken-plugins 0.0.1) declares option "
+            "'CardsBatchRequestApproval' of script 'CardsScriptOptions' as a str with default "
+            f"'no', but CardsBoProcRequestMulitple ({ours}), CardsProcRequest ({ours}) declare "
+            "it as a bool with default False, and they ship the script's default") in listed.stderr
+    refused = _idmflow(url, "process", "start", "CardsBoProcIssueMultiple", "--as", "operator")
+    assert refused.returncode == 1 and "idmflow-broken-plugins 0.0.1" in refused.stderr
+    # the other processes and scripts keep working, init and scripts list included
+    scripts = json.loads(_idmflow(url, "scripts", "list", "--json").stdout)
+    assert {s["name"]: s["processes"] for s in scripts["scripts"]} == {
+        "AccountsScriptOptions": ["AccountsProcUnlock"],
+        "CardsScriptOptions": ["CardsBoProcRequestMulitple", "CardsProcRequest"]}
+    assert _idmflow(url, "init").returncode == 0
+    batch = _idmflow(url, "cards", "request-batch", "--as", "operator", "--org-unit", "HR",
+                     "--skip-ineligible", "--json")
+    assert batch.returncode == 0, batch.stderr
     locked = json.loads(_idmflow(url, "users", "search", "--state", "locked", "--limit", "1",
                                  "--json").stdout)["users"][0]["username"]
     started = json.loads(_idmflow(url, "process", "start", "AccountsProcUnlock", "--as",

@@ -29,17 +29,22 @@ COMMANDS = {
                  "Seed demo directory users and the accounts operator, approver and admin."),
     "init": Lazy("idmflow.console.cli.database:init", "Create or upgrade the database schema "
                  "and install the default option scripts."),
+    "jobs": Lazy("idmflow.console.cli.jobs:jobs", "Background jobs: list, show, retry, cancel."),
     "mail": Lazy("idmflow.console.cli.mail:mail", "The mail outbox."),
     "process": Lazy("idmflow.console.cli.processes:process",
                     "Start, fire and show process instances."),
     "processes": Lazy("idmflow.console.cli.processes:processes",
                       "The registered process definitions."),
+    "schedules": Lazy("idmflow.console.cli.schedules:schedules",
+                      "Periodic jobs: when each ran last and runs next."),
     "scripts": Lazy("idmflow.console.cli.scripts:scripts",
                     "Option scripts: the values and rules administrators set."),
     "serve": Lazy("idmflow.console.cli.serve:serve", "Serve the web console until Ctrl+C."),
     "tasks": Lazy("idmflow.console.cli.tasks:tasks",
                   "Human tasks: approvals waiting for a decision."),
     "users": Lazy("idmflow.console.cli.directory:users", "The user directory."),
+    "worker": Lazy("idmflow.console.cli.jobs:worker",
+                   "Run background jobs (mail, long steps, schedules) until stopped."),
 }
 
 
@@ -53,6 +58,17 @@ class _Group(LazyGroup):
             if ctx.find_root().params.get("debug"):
                 traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            from idmflow.storage.database import problem  # only when something failed
+
+            reason = problem(exc)
+            if reason is None:
+                raise
+            if ctx.find_root().params.get("debug"):
+                traceback.print_exc()
+            click.echo(f"error: the database {reason}; check IDMFLOW_DATABASE_URL and that the "
+                       "server runs, then try again", err=True)
             sys.exit(1)
 
 

@@ -58,11 +58,15 @@ def cards() -> None:
 @click.option("--skip-ineligible", is_flag=True,
               help="Leave out unknown, inactive and already-carded users instead of refusing.")
 @IDEMPOTENCY_KEY
+@click.option("--background", is_flag=True,
+              help="Check the selection now, then leave Next to a worker (`idmflow worker` "
+                   "or `idmflow serve`) and exit; `idmflow jobs show JOB` follows it.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def request_batch(state: State, actor: str, users: str | None, users_file: Path | None,
                   query: str | None, org_unit: str | None, card_type: str | None,
-                  skip_ineligible: bool, idempotency_key: str | None, as_json: bool) -> None:
+                  skip_ineligible: bool, idempotency_key: str | None, background: bool,
+                  as_json: bool) -> None:
     """Run "Request multiple cards" end to end: select, confirm, Next.
 
     All or nothing: a refused selection writes nothing at all.
@@ -70,6 +74,18 @@ def request_batch(state: State, actor: str, users: str | None, users_file: Path 
     selection = _selection(users, users_file, query, org_unit)
     selection.update(card_type=card_type, skip_ineligible=skip_ineligible)
     engine = state.engine
+    if background:
+        view = engine.run(REQUEST_MULTIPLE, actor=actor, steps=[("select", selection)],
+                          idempotency_key=idempotency_key)
+        job = engine.fire_in_background(view.id, "next", actor=actor,
+                                        expected_version=view.version)
+        if as_json:
+            emit_json({"instance": view.id, "process": view.process, "state": view.state,
+                       "job": job})
+            return
+        click.echo(f"batch {view.id}: the selection is checked; Next is job {job}, for a "
+                   f"worker to run (`idmflow jobs show {job}` follows it)")
+        return
     with progress_bar("Requesting cards") as progress:
         view = engine.run(REQUEST_MULTIPLE, actor=actor, progress=progress,
                           steps=[("select", selection), ("next", {})],

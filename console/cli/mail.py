@@ -31,8 +31,25 @@ def send(state: State, limit: int) -> None:
             "(check IDMFLOW_SMTP_URL and that the server runs)")
 
 
+@mail.command("retry")
+@click.argument("mail_ids", type=int, nargs=-1)
+@click.option("--failed", "all_failed", is_flag=True, help="Every mail given up on.")
+@click.pass_obj
+def retry(state: State, mail_ids: tuple[int, ...], all_failed: bool) -> None:
+    """Send mails again now: these ids (failed, or waiting for a retry), or --failed."""
+    if bool(mail_ids) == all_failed:
+        raise click.UsageError("give mail ids or --failed, not both or neither")
+    done = state.engine.retry_mail(list(mail_ids), failed=all_failed)
+    click.echo(f"requeued: {', '.join(map(str, done)) if done else 'none'} (a worker sends "
+               "them: `idmflow serve` runs one, or `idmflow worker`, or `idmflow mail send`)")
+    skipped = sorted(set(mail_ids) - set(done))
+    if skipped:
+        raise IdmflowError(f"mails {', '.join(map(str, skipped))} were not requeued: they do "
+                           "not exist, were sent, or are being sent (`idmflow mail list`)")
+
+
 @mail.command("list")
-@click.option("--status", type=click.Choice(["pending", "sent", "failed"]))
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]))
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from idmflow.engine import InputError, InstanceView
+from idmflow.engine.variants import coverage
 
 from .output import emit_json, progress_bar, table
 from .scripts import read_source
@@ -80,6 +81,7 @@ def show_process(state: State, name: str, diagram: bool, options_file: Path | No
                         for t in compiled.graph.transitions],
         "options": [{"name": o.name, "type": o.type.__name__, "default": o.default,
                      "value": compiled.options.get(o.name), "doc": o.doc} for o in d.options],
+        "variants": dict(zip(("checked", "total"), coverage(d))),
     }
     if as_json:
         if diagram:
@@ -93,6 +95,9 @@ def show_process(state: State, name: str, diagram: bool, options_file: Path | No
           [(t["trigger"], ", ".join(t["source"]), t["dest"]) for t in doc["transitions"]])
     table(("OPTION", "VALUE", "DEFAULT", "MEANING"),
           [(o["name"], o["value"], o["default"], o["doc"]) for o in doc["options"]])
+    checked, total = coverage(d)
+    click.echo(f"option combinations checked when it loaded: {checked:,} of {total:,}"
+               + ("" if checked == total else " (all off, all on, each alone on and alone off)"))
 
 
 @click.group("process")
@@ -149,3 +154,23 @@ def fire(state: State, instance: int, trigger: str, actor: str, input_: str | No
 def show_instance(state: State, instance: int, as_json: bool) -> None:
     """Show process INSTANCE."""
     print_instance(state.engine.instance(instance), as_json)
+
+
+@process.command("migrate")
+@click.argument("instance", type=int)
+@click.option("--to-current-options", "to_current", is_flag=True,
+              help="Move it to the option-script version new instances start with.")
+@click.option("--as", "actor", required=True, help="An admin account.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def migrate(state: State, instance: int, to_current: bool, actor: str, as_json: bool) -> None:
+    """Move process INSTANCE to the current options, e.g. once a failing rule is fixed."""
+    if not to_current:
+        raise click.UsageError("say where to move it: --to-current-options")
+    before = state.engine.instance(instance).options_version
+    view = state.engine.migrate_options(instance, actor=actor)
+    if as_json:
+        emit_json(view.to_json())
+        return
+    click.echo(f"instance {view.id}: options {before} -> {view.options_version} "
+               f"(by {actor}); next triggers: {', '.join(view.triggers) or 'none'}")

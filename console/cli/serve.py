@@ -3,7 +3,9 @@
 With `--demo` it first does what `idmflow init` and `idmflow demo` do, so one command takes
 a newcomer from an empty folder to a console to log in to: it prints the accounts it
 created (`operator / PASSWORD`) and the URL before it starts serving. While it serves, it
-also delivers the mail outbox in the background (`--mail-interval`).
+runs a worker for the background jobs (mail above all) unless `--no-worker` says workers run
+apart (`idmflow worker`). A demo with no IDMFLOW_SMTP_URL delivers its mail into a local
+mailbox file, shown in the Outbox page.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import click
 from click.core import ParameterSource
 
 from idmflow.console.web import create_app
-from idmflow.console.web.mail_delivery import MailDelivery
 from idmflow.console.web.secret_key import key_file
 from idmflow.engine.config import SECRET_KEY as ENV_VAR
 from idmflow.engine.config import from_environment
@@ -34,12 +35,12 @@ from .state import State
               help="With --demo: how many demo directory users.")
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Requests served at once.")
-@click.option("--mail-interval", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              help="Seconds between deliveries of the mail outbox over IDMFLOW_SMTP_URL "
-                   "(0: do not deliver; `idmflow mail send` does it then).")
+@click.option("--worker/--no-worker", "with_worker", default=True, show_default=True,
+              help="Run background jobs (mail, long steps) in this process; --no-worker "
+                   "when `idmflow worker` processes run them.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads: int,
-          mail_interval: float) -> None:
+          with_worker: bool) -> None:
     """Serve the web console until Ctrl+C.
 
     Sessions are signed with IDMFLOW_SECRET_KEY, else with a key kept next to the SQLite
@@ -63,13 +64,19 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads:
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
                                    "choose another with --port or --host") from None
-    mail = None
-    if mail_interval > 0:
-        mail = MailDelivery(state.engine, interval=mail_interval,
-                            report=lambda line: click.echo(line, err=True))
-        click.echo(f"mail: the outbox is delivered every {mail_interval:g} s via "
+    settings = from_environment()
+    if demo and not settings.smtp_configured:
+        from idmflow.storage.mailbox import LocalMailbox
+
+        state.engine.notifier = LocalMailbox(_mailbox_path(state), sender=settings.mail_from)
+        click.echo(f"mail: no IDMFLOW_SMTP_URL, so mail goes into the {state.engine.notifier} "
+                   "(the admin's Outbox page shows it)")
+    worker = None
+    if with_worker:
+        worker = state.engine.worker(concurrency=2)
+        worker.start()
+        click.echo(f"worker: background jobs run in this process; mail is sent via "
                    f"{state.engine.notifier}")
-        mail.start()
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"idmflow console: http://{shown}:{server.effective_port}/ (Ctrl+C stops it)")
     try:
@@ -78,5 +85,13 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads:
         click.echo("stopped")
     finally:
         server.close()
-        if mail is not None:
-            mail.stop()
+        if worker is not None:
+            worker.stop(grace=10.0)
+
+
+def _mailbox_path(state: State) -> str:
+    """Next to the SQLite database (`idmflow.db` -> `idmflow.db.mbox`), else in the folder."""
+    database = state.engine.db.url.database
+    if state.engine.db.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
+        return f"{database}.mbox"
+    return "idmflow-mail.mbox"

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response
 
 import idmflow.engine as idm
 from idmflow.engine.config import from_environment
+from idmflow.storage.database import Limits, enter_people_request, leave_people_request
 
-from . import errors, navigation
-from . import outbox, script_editor, script_history  # noqa: F401  (their routes join `admin`)
+from . import errors, navigation, ops
+from . import jobs_page, outbox, script_editor, script_history  # noqa: F401  (routes of `admin`)
 from .access import load_account
 from .admin import admin
 from .approvals import approvals
@@ -29,7 +30,7 @@ from .operator import operator
 from .secret_key import secret_key as stored_secret_key
 
 #: the console's blueprints, in the order they are registered
-BLUEPRINTS: tuple[Blueprint, ...] = (assets, auth, operator, approvals, audit, admin)
+BLUEPRINTS: tuple[Blueprint, ...] = (assets, auth, operator, approvals, audit, admin, ops.ops)
 
 # Pages load nothing from elsewhere. Mermaid writes <style> into its SVGs, hence the inline
 # styles; scripts are only our files and the vendored mermaid.
@@ -85,7 +86,21 @@ def install(app: Flask, engine: idm.Engine, *, url_prefix: str = "") -> None:
     app.before_request(load_account)
     navigation.install(app)
     errors.install(app)
+    ops.install(app)
     names = {bp.name for bp in BLUEPRINTS}
+
+    @app.before_request
+    def _people_limits() -> None:
+        # A page waits for the database as long as a person would, never as a batch does.
+        if request.blueprint in names:
+            g.idmflow_limits = enter_people_request(
+                app.config.get("IDMFLOW_REQUEST_LIMITS") or Limits())
+
+    @app.teardown_request
+    def _end_people_limits(_exc: BaseException | None) -> None:
+        token = g.pop("idmflow_limits", None)
+        if token is not None:
+            leave_people_request(token)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -8,12 +8,18 @@ still shows traces, as it should on a developer's machine only.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, render_template
+from sqlalchemy.exc import DBAPIError
 from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 
 from idmflow.engine import (Conflict, DatabaseUnavailable, IdmflowError, InputError,
                             NotAllowed, NotFound, OptionScriptError)
+from idmflow.storage.database import problem
+
+log = logging.getLogger(__name__)
 
 _STATUS: tuple[tuple[type[IdmflowError], int, str], ...] = (
     (NotFound, 404, "Not found"),
@@ -24,6 +30,7 @@ _STATUS: tuple[tuple[type[IdmflowError], int, str], ...] = (
     (DatabaseUnavailable, 503, "Database unavailable"),
 )
 
+UNAVAILABLE = "The database cannot be reached; try again in a moment."
 CSRF_HELP = ("The form was refused because its security token is missing or has expired "
              "(CSRF protection). Go back, reload the page and submit the form again.")
 
@@ -47,14 +54,26 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
 
 
 def _idmflow_error(exc: IdmflowError) -> tuple[str, int]:
+    if isinstance(exc, DatabaseUnavailable):  # the URL and the driver's words go to the log
+        log.warning("%s", exc)
+        return _page(503, "Database unavailable", UNAVAILABLE)
     for kind, status, title in _STATUS:
         if isinstance(exc, kind):
             return _page(status, title, str(exc))
     return _page(400, "Refused", str(exc))
 
 
+def _database_error(exc: DBAPIError) -> tuple[str, int]:
+    reason = problem(exc)
+    if reason is None:
+        raise exc  # a bug (a constraint, bad SQL): Flask's 500 page, the trace in the log
+    log.warning("database unavailable: %s", reason)
+    return _page(503, "Database unavailable", UNAVAILABLE)
+
+
 def install(app: Flask) -> None:
     """Register the error pages on `app`."""
+    app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(IdmflowError, _idmflow_error)

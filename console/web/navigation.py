@@ -31,6 +31,7 @@ MENU = (
     Entry("Option scripts", "admin.scripts", ("admin",), "admin.script"),
     Entry("Processes", "admin.processes", ("admin",), "admin.processes"),
     Entry("Outbox", "admin.outbox", ("admin",), "admin.outbox"),
+    Entry("Jobs", "admin.jobs", ("admin",), "admin.job"),
 )
 
 

@@ -2,8 +2,8 @@
 
 Every action is a POST carrying the version of the page it came from, so a double click or
 a reload acts once: a second submit finds the instance moved on and is shown where it stands
-now. Next runs in the background (see `runs.py`); a small batch still shows its result at
-once, because the request waits a moment for it before showing the progress page. A
+now. Next runs as a job, in a worker (see `runs.py`); a small batch still shows its result
+at once, because the request waits a moment for it before showing the progress page. A
 "select all N matching" runs in the background too: it checks every matching user.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import Any
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
@@ -88,11 +89,13 @@ def instance(instance_id: int) -> tuple[str, int] | str:
     account = account_or_403()
     view = engine().instance(instance_id)
     run = console().runs.get(instance_id)
-    if run is not None and not run.finished.is_set():
+    if run is not None and not run.finished:
         return render_template("idmflow/operator/progress.html", instance=view, run=run,
                                definition=engine().definition(view.process))
-    return step_page(view, account, problems=console().runs.take_problems(instance_id),
-                     card_number=request.args.get("page", 1, type=int) or 1)
+    return step_page(view, account, problems=console().runs.take_problems(instance_id,
+                                                                          view.version),
+                     card_number=request.args.get("page", 1, type=int) or 1,
+                     notice=run.note if run is not None else None)
 
 
 @operator.post("/instances/<int:instance_id>/search")
@@ -144,10 +147,14 @@ def next_step(instance_id: int) -> Response:
 
 def _in_background(view: InstanceView, account: Account, trigger: str,
                    input: dict[str, Any] | None = None) -> Response:
-    """Fire `trigger` in a thread; wait a moment, so a quick one shows its result at once."""
-    run = console().runs.start(view.id, trigger, actor=account.username,
-                               expected_version=view.version, input=input)
-    run.finished.wait(current_app.config.get("IDMFLOW_QUICK_SECONDS", QUICK_SECONDS))
+    """Queue `trigger` for a worker; wait a moment, so a quick one shows its result at once."""
+    runs = console().runs
+    run = runs.start(view.id, trigger, actor=account.username, expected_version=view.version,
+                     input=input)
+    deadline = time.monotonic() + current_app.config.get("IDMFLOW_QUICK_SECONDS", QUICK_SECONDS)
+    while not run.finished and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run = runs.get(view.id) or run
     return _to(view.id)
 
 

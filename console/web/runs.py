@@ -1,119 +1,102 @@
-"""Steps that run in a background thread, so a batch of 100,000 users shows progress.
+"""Long steps of the console as jobs, so a batch of 100,000 users shows progress and
+survives the console process.
 
-A request fires a long step (the batch order's Next, or a "select all N matching" that
-checks every matching user) through `BackgroundRuns.start` and
-returns at once; the browser then polls the run's progress, reported by the engine as
-(done, total). One run per instance at a time: a double click finds the run of the first
-click instead of starting a second, and a submit based on a stale version gets `Conflict`
-from the engine, which here simply means "the other submit did it".
-
-Runs live in this process's memory. With several console processes a poll may reach
-another one; it then finds no run and the page shows the instance as stored, which is
-right once the step has committed.
+A request queues a long step (the batch order's Next, or a "select all N matching" that
+checks every matching user) through `BackgroundRuns.start` and returns at once; a worker
+(the one `idmflow serve` embeds, or any `idmflow worker`) runs it, and the browser polls the
+run's progress. One run per instance at a time: a double click finds the run of the first
+click instead of queueing a second (and a second would only find the instance moved on).
+Runs are jobs in the database: any console process shows them, and a run whose console or
+worker was killed is resumed by a worker and says so.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
+import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from idmflow.engine import Conflict, Engine, IdmflowError, InputError, OptionScriptError
+from idmflow.engine import Engine, IdmflowError
+from idmflow.engine.background import STEP, messages_of
+from idmflow.engine.jobs import JobRow
 
-log = logging.getLogger(__name__)
+#: how long a finished run's refusal is shown on the instance's page
+KEEP = dt.timedelta(minutes=10)
+_ACTIVE = ("queued", "running", "retrying")
 
-#: how long a finished run is remembered, for its page to show its outcome
-KEEP_SECONDS = 600.0
 
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Run:
-    """One step running in the background, and what came of it."""
+    """One step running in the background (a job), and what came of it."""
 
     instance_id: int
     trigger: str
+    version: int
     done: int = 0
     total: int = 0
-    #: what went wrong, for people; empty when the step committed (or lost a race)
+    finished: bool = False
+    #: what went wrong, for people; empty when the step committed (or another did it)
     problems: tuple[str, ...] = ()
-    finished: threading.Event = field(default_factory=threading.Event)
-    ended_at: float | None = None
+    #: what happened on the way ("interrupted at 33 %, resumed at 14:05:10 UTC")
+    note: str | None = None
+    ended_at: dt.datetime | None = None
 
-    def report(self, done: int, total: int) -> None:
-        """The engine's progress callback."""
-        self.done, self.total = done, total
+    @classmethod
+    def of(cls, job: JobRow) -> Run:
+        p = job.payload
+        finished = job.state not in _ACTIVE
+        problems: tuple[str, ...] = ()
+        if isinstance(job.result, dict) and job.result.get("problems"):
+            problems = tuple(str(x) for x in job.result["problems"])
+        elif job.state == "dead":
+            problems = ("the step failed on the server and nothing was written; an admin "
+                        f"finds why under Jobs (job {job.id})",)
+        note = None
+        if job.attempts > 1 and (job.last_error or "").startswith("attempt "):
+            what = job.last_error.split(":", 1)[0] if job.last_error else ""
+            note = (f"Attempt {what.removeprefix('attempt ')} (its worker stopped); resumed "
+                    f"at {job.run_at:%H:%M:%S} UTC.")
+        return cls(int(p["instance"]), str(p["trigger"]), int(p["version"]),
+                   done=job.progress_done or 0, total=job.progress_total or 0,
+                   finished=finished, problems=problems, note=note, ended_at=job.finished_at)
 
     def to_json(self) -> dict[str, Any]:
         return {"instance": self.instance_id, "trigger": self.trigger, "done": self.done,
-                "total": self.total, "finished": self.finished.is_set()}
+                "total": self.total, "finished": self.finished}
 
 
 def problems_of(exc: IdmflowError) -> tuple[str, ...]:
     """The lines to show for an error: its problems where it lists them, else its message."""
-    if isinstance(exc, (InputError, OptionScriptError)):
-        return tuple(exc.problems)
-    return (str(exc),)
+    return tuple(messages_of(exc))
 
 
 class BackgroundRuns:
-    """The runs of one console process, by instance id."""
+    """The console's runs: step jobs of the engine, by instance."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._runs: dict[int, Run] = {}
-        self._lock = threading.Lock()
 
     def start(self, instance_id: int, trigger: str, *, actor: str, expected_version: int,
               input: Mapping[str, Any] | None = None) -> Run:
-        """Fire `trigger` in a thread, unless a run of this instance is still going."""
-        with self._lock:
-            self._forget_old()
-            running = self._runs.get(instance_id)
-            if running is not None and not running.finished.is_set():
-                return running
-            run = Run(instance_id, trigger)
-            self._runs[instance_id] = run
-        thread = threading.Thread(target=self._work, args=(run, actor, expected_version, input),
-                                  name=f"idmflow-{trigger}-{instance_id}", daemon=True)
-        thread.start()
-        return run
+        """Queue `trigger` for a worker, unless a run of this instance is still going."""
+        running = self.get(instance_id)
+        if running is not None and not running.finished:
+            return running
+        job_id = self._engine.fire_in_background(instance_id, trigger, actor=actor,
+                                                 expected_version=expected_version, input=input)
+        return Run.of(self._engine.jobs.get(job_id))
 
     def get(self, instance_id: int) -> Run | None:
         """The latest run of the instance, running or finished."""
-        with self._lock:
-            return self._runs.get(instance_id)
+        job = self._engine.jobs.latest_for(instance_id, STEP)
+        return None if job is None else Run.of(job)
 
-    def take_problems(self, instance_id: int) -> tuple[str, ...]:
-        """The problems of a finished run, once: the page that shows them forgets the run."""
-        with self._lock:
-            run = self._runs.get(instance_id)
-            if run is None or not run.finished.is_set() or not run.problems:
-                return ()
-            del self._runs[instance_id]
-            return run.problems
-
-    def _work(self, run: Run, actor: str, expected_version: int,
-              input: Mapping[str, Any] | None) -> None:
-        try:
-            self._engine.fire(run.instance_id, run.trigger, actor=actor, input=input,
-                              expected_version=expected_version, progress=run.report)
-        except Conflict:
-            pass  # another submit of the same page committed first: its result stands
-        except IdmflowError as exc:
-            run.problems = problems_of(exc)
-        except Exception:  # a bug: keep the trace in the log, show people a plain line
-            log.exception("background %r of instance %d failed", run.trigger, run.instance_id)
-            run.problems = ("the step failed on the server and nothing was written; "
-                            "the error is in the server log",)
-        finally:
-            run.ended_at = time.monotonic()
-            run.finished.set()
-
-    def _forget_old(self) -> None:
-        now = time.monotonic()
-        for key, run in list(self._runs.items()):
-            if run.ended_at is not None and now - run.ended_at > KEEP_SECONDS:
-                del self._runs[key]
+    def take_problems(self, instance_id: int, version: int) -> tuple[str, ...]:
+        """The problems of the latest run, while the instance is still where it was then."""
+        run = self.get(instance_id)
+        if run is None or not run.finished or run.version != version or not run.problems:
+            return ()
+        if run.ended_at is not None and self._engine.clock.now() - run.ended_at > KEEP:
+            return ()
+        return run.problems

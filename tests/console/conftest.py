@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -139,9 +140,23 @@ def console_url(db_url: str) -> str:
 
 @pytest.fixture
 def web_engine(console_url: str) -> Iterator[idm.Engine]:
+    """The console's engine, with a worker running its background jobs, as `idmflow serve`
+    has (the mail queue is left to the tests that deliver mail themselves)."""
     eng = idm.open(console_url)
-    yield eng
+    with working(eng):
+        yield eng
     eng.close()
+
+
+@contextmanager
+def working(engine: idm.Engine) -> Iterator[None]:
+    """A worker for the console's long steps while the block runs."""
+    worker = engine.worker(queues=["steps"], poll=0.05)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop(grace=10)
 
 
 @pytest.fixture

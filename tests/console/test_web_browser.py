@@ -20,7 +20,7 @@ from flask import Flask
 import idmflow.engine as idm
 from idmflow.console.web import create_app
 
-from .conftest import ACTIVE, PASSWORDS, XSS_NAME
+from .conftest import ACTIVE, PASSWORDS, XSS_NAME, working
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page
@@ -64,7 +64,8 @@ def browser() -> Iterator[Browser]:
 def engine_(console_url: str) -> Iterator[idm.Engine]:
     engine = idm.open(console_url)
     engine.scripts.install_defaults()  # as `idmflow serve --demo` does
-    yield engine
+    with working(engine):  # and its embedded worker
+        yield engine
     engine.close()
 
 

@@ -10,6 +10,7 @@ import html
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ import idmflow.engine as idm
 from idmflow.console.web import create_app
 from idmflow.console.web.extension import console
 
-from .conftest import ACTIVE, XSS_NAME, Client, text_of
+from .conftest import ACTIVE, XSS_NAME, Client, text_of, working
 
 NAME = "CardsBoProcRequestMulitple"
 _HIDDEN = re.compile(r'name="selected" value="([^"]*)"')
@@ -266,8 +267,10 @@ def test_next_runs_in_the_background_and_reports_progress(order: Order, app: Fla
     assert state == {"instance": order.id, "trigger": "next", "done": 1, "total": 3,
                      "finished": False}
     release.set()
-    run = console_of(app).runs.get(order.id)
-    assert run is not None and run.finished.wait(10)
+    deadline = time.monotonic() + 10
+    while not (run := console_of(app).runs.get(order.id)) or not run.finished:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     assert order.client.get(f"{order.url}/progress.json").get_json()["finished"] is True
     assert "Cards requested" in order.page()
 
@@ -289,7 +292,8 @@ def test_with_the_approval_step_the_operator_is_told_and_cards_wait(console_url:
         client.login("operator")
         order = Order(client, engine)
         order.select(ACTIVE[:3])
-        order.post("next")
+        with working(engine):
+            order.post("next")
         page = order.page()
         assert "Approval needed" in page and page.count("state state-requested") == 4
         assert order.cards() == {"requested": 3}

@@ -18,7 +18,6 @@ from click.testing import CliRunner
 
 import idmflow.engine as idm
 from idmflow.console.cli import main
-from idmflow.console.web.mail_delivery import MailDelivery
 from idmflow.engine import Notification
 
 from .conftest import ACTIVE, approval_on, batch
@@ -108,27 +107,32 @@ class Collected:
             raise ConnectionRefusedError("no SMTP server here")
         self.sent.append(notification)
 
+    def __str__(self) -> str:
+        return "collected"
 
-def test_serve_delivers_the_outbox_in_the_background(web_engine: idm.Engine) -> None:
+
+def test_the_embedded_worker_delivers_the_outbox_in_the_background(web_engine: idm.Engine
+                                                                    ) -> None:
     approval_on(web_engine)
     batch(web_engine, ACTIVE[:2])  # mails the approvers: "Approval needed: ..."
     web_engine.notifier = collected = Collected()
-    delivery = MailDelivery(web_engine, interval=0.05)
-    delivery.start()
+    worker = web_engine.worker(poll=0.05)
+    worker.start()
     deadline = time.monotonic() + 10
     while not collected.sent and time.monotonic() < deadline:
         time.sleep(0.05)
-    delivery.stop()
+    worker.stop()
     assert [n.subject.split(":")[0] for n in collected.sent] == ["Approval needed"]
     assert collected.sent[0].to == ("approver@example.org",)
-    assert web_engine.outbox(status="pending")[1] == 0 and delivery.sent == 1
+    assert web_engine.outbox(status="pending")[1] == 0 and worker.counts == {"succeeded": 1}
+    assert web_engine.outbox(status="sent")[0][0].delivered_via == "collected"
 
 
 def test_failed_deliveries_are_reported_and_the_mail_stays(web_engine: idm.Engine) -> None:
     approval_on(web_engine)
     batch(web_engine, ACTIVE[:2])
     web_engine.notifier = Collected(fail=True)
-    reports: list[str] = []
-    MailDelivery(web_engine, report=reports.append).deliver_once()
-    assert len(reports) == 1 and "no SMTP server here" in reports[0]
-    assert web_engine.outbox(status="pending")[1] == 1
+    result = web_engine.deliver_mail()
+    assert result.retried == 1 and "no SMTP server here" in result.errors[0]
+    [mail], total = web_engine.outbox(status="pending")
+    assert total == 1 and mail.attempts == 1 and "no SMTP server here" in (mail.last_error or "")

@@ -30,16 +30,19 @@ def test_public_api_is_pinned() -> None:
     assert sorted(idm.__all__) == sorted([
         "Account", "Accounts", "AuditRecord", "Clock", "CompiledLifecycle",
         "CompiledProcess", "Conflict", "DatabaseUnavailable", "DeclaredDefaults",
-        "DefinitionError", "Delivery", "DirectoryUser", "Engine", "EntityRecord",
+        "DefinitionError", "Delivery", "DeliveryUncertain", "DirectoryUser", "Engine",
+        "EntityRecord",
         "FixedOptions", "Handler", "IdmflowError", "InputError", "InstanceView",
         "Invariant", "InvariantViolation", "Lifecycle", "MailRecord", "NotAllowed", "NotFound", "Notification", "Notifier",
         "OptionScriptError", "OptionScripts", "OptionSpec", "OptionsProvider",
         "OptionsSnapshot", "ProcessDefinition", "Producer", "ProductionOrder",
-        "ProductionResult", "Registry", "RuleSpec",
+        "ProductionResult", "Registry", "RuleFailed", "RuleSpec", "ScriptSchema",
+        "ScriptVersion",
         # issue 11: the unit-testable contexts
-        "Decider", "Effects", "Entities", "OpenedTask", "Recorder", "ScriptSchema", "ScriptVersion",
+        "Decider", "Effects", "Entities", "OpenedTask", "Recorder",
         "Step", "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition",
-        "USER_STATES", "UserDirectory", "UserQuery", "UserState", "compile_lifecycle",
+        "USER_STATES", "UnknownDefinitionVersion", "UserDirectory", "UserQuery", "UserState",
+        "compile_lifecycle",
         "compile_process", "open", "problems_of", "render_mail", "render_step",
         "upgrade_schema", "validate_lifecycle", "validate_process"])
 

@@ -1,13 +1,15 @@
 """The unit of work on its own: start -> fire -> open task -> decide -> complete.
 
-A temporary SQLite file, a fixed clock, a notifier that collects, a small process of the
-test's own; no `Engine`, no CLI, no card process.
+A temporary SQLite file, a fixed clock, a notifier that collects (the mail jobs run by a
+worker in this thread), a small process of the test's own; no `Engine`, no CLI, no card
+process.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,10 @@ from idmflow.engine import (Account, DeclaredDefaults, DirectoryUser, Lifecycle,
                             Notification, OptionSpec, ProcessDefinition, ProductionOrder,
                             ProductionResult, Registry, Step, StepContext, TaskContext,
                             TaskSpec, Transition, UserQuery, upgrade_schema)
-from idmflow.engine import tasks
-from idmflow.engine.mail import deliver_due
+from idmflow.engine import mail, tasks
+from idmflow.engine.jobs import Jobs
 from idmflow.engine.unit import Services, UnitOfWork
+from idmflow.engine.worker import Worker
 from idmflow.storage.database import connect
 from idmflow.storage.outbox import find_mail
 
@@ -115,6 +118,15 @@ class Collecting:
         self.sent.append(notification)
 
 
+@dataclass
+class Host:
+    """What the mail jobs need of an engine: the database, the time, the notifier."""
+
+    db: SqlEngine
+    clock: FixedClock
+    notifier: Collecting
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[SqlEngine]:
     engine = connect(f"sqlite:///{tmp_path / 'unit.db'}")
@@ -172,7 +184,10 @@ def test_start_fire_open_task_decide_complete(db: SqlEngine, services: Services)
                      ("instance", "paul", "complete", "checking", "done", True)]
     assert len(mails) == 3
     collected = Collecting()
-    assert deliver_due(db, collected, FixedClock()).sent == 3
+    jobs = Jobs(Host(db, FixedClock(), collected))
+    jobs.register(mail.DELIVER)
+    outcomes = Worker(jobs, queues=[mail.DELIVER.queue]).run_due()
+    assert [o.state for o in outcomes] == ["succeeded"] * 3
     assert sorted(n.subject for n in collected.sent) == [
         "Badges granted by paul", "Badges refused by paul", f"Check task {task_id}"]
 

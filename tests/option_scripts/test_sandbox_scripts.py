@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -226,7 +227,9 @@ RULE_FAILURES = [
 def test_a_failing_rule_says_why(sandbox: Sandbox, source: str, rule: str,
                                  items: list[object], expected: Problem) -> None:
     results = sandbox.call_rule(source, rule, items)
-    assert results == RuleResults([], (expected,))
+    # the item it failed for is named in the message and, as its index, in `failed_item`
+    found = re.search(r"for item (\d+)", expected.message)
+    assert results == RuleResults([], (expected,), int(found.group(1)) if found else None)
     assert not results.ok
 
 
