@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .compiler import CompiledLifecycle, CompiledProcess, compile_lifecycle, compile_process
-    from .context import StepContext, TaskContext
-    from .definitions import (Handler, Invariant, Lifecycle, OptionSpec, ProcessDefinition,
+    from .context import Effects, Entities, StepContext, TaskContext
+    from .definitions import (Decider, Handler, Invariant, Lifecycle, OptionSpec, ProcessDefinition,
                               RuleSpec, Step, TaskSpec, Transition)
     from .errors import (Conflict, DatabaseUnavailable, DefinitionError, IdmflowError,
                          InputError, InvariantViolation, NotAllowed, NotFound,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
                         Notifier, Producer, ProductionOrder, ProductionResult, UserDirectory,
                         UserQuery, UserState)
     from .records import AuditRecord, EntityRecord, MailRecord, TaskView
+    from .recording import OpenedTask, Recorder
     from .registry import Registry
     from .runtime import Engine
     from .scripts import OptionScripts, ScriptSchema, ScriptVersion
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
 #: module (of this package) -> the public names it holds
 _MODULES: dict[str, tuple[str, ...]] = {
     "compiler": ("CompiledLifecycle", "CompiledProcess", "compile_lifecycle", "compile_process"),
-    "context": ("StepContext", "TaskContext"),
-    "definitions": ("Handler", "Invariant", "Lifecycle", "OptionSpec", "ProcessDefinition",
+    "context": ("Effects", "Entities", "StepContext", "TaskContext"),
+    "definitions": ("Decider", "Handler", "Invariant", "Lifecycle", "OptionSpec", "ProcessDefinition",
                     "RuleSpec", "Step", "TaskSpec", "Transition"),
     "errors": ("Conflict", "DatabaseUnavailable", "DefinitionError", "IdmflowError",
                "InputError", "InvariantViolation", "NotAllowed", "NotFound",
@@ -55,6 +56,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
               "Notifier", "Producer", "ProductionOrder", "ProductionResult", "UserDirectory",
               "UserQuery", "UserState"),
     "records": ("AuditRecord", "EntityRecord", "MailRecord", "TaskView"),
+    "recording": ("OpenedTask", "Recorder"),
     "registry": ("Registry",),
     "runtime": ("Engine",),
     "scripts": ("OptionScripts", "ScriptSchema", "ScriptVersion"),
@@ -66,17 +68,17 @@ _HOME = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "Account", "Accounts", "AuditRecord", "Clock", "CompiledLifecycle", "CompiledProcess",
-    "Conflict", "DatabaseUnavailable", "DeclaredDefaults", "DefinitionError", "Delivery", "DeliveryUncertain",
-    "DirectoryUser", "Engine", "EntityRecord", "FixedOptions", "Handler", "IdmflowError",
-    "InputError", "InstanceView", "Invariant", "InvariantViolation", "Lifecycle", "MailRecord",
-    "NotAllowed", "NotFound", "Notification", "Notifier", "OptionScriptError", "OptionScripts",
+    "Conflict", "DatabaseUnavailable", "Decider", "DeclaredDefaults", "DefinitionError",
+    "Delivery", "DeliveryUncertain", "DirectoryUser", "Effects", "Engine", "Entities",
+    "EntityRecord", "FixedOptions", "Handler", "IdmflowError", "InputError", "InstanceView",
+    "Invariant", "InvariantViolation", "Lifecycle", "MailRecord", "NotAllowed", "NotFound",
+    "Notification", "Notifier", "OpenedTask", "OptionScriptError", "OptionScripts",
     "OptionSpec", "OptionsProvider", "OptionsSnapshot", "ProcessDefinition", "Producer",
-    "ProductionOrder", "ProductionResult", "Registry", "RuleFailed", "RuleSpec", "ScriptSchema",
-    "ScriptVersion", "Step", "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition",
-    "USER_STATES", "UnknownDefinitionVersion", "UserDirectory", "UserQuery", "UserState",
-    "compile_lifecycle",
-    "compile_process", "open", "problems_of", "render_mail", "render_step", "upgrade_schema",
-    "validate_lifecycle", "validate_process",
+    "ProductionOrder", "ProductionResult", "Recorder", "Registry", "RuleFailed", "RuleSpec",
+    "ScriptSchema", "ScriptVersion", "Step", "StepContext", "TaskContext", "TaskSpec",
+    "TaskView", "Transition", "USER_STATES", "UnknownDefinitionVersion", "UserDirectory",
+    "UserQuery", "UserState", "compile_lifecycle", "compile_process", "open", "problems_of",
+    "render_mail", "render_step", "upgrade_schema", "validate_lifecycle", "validate_process",
 ]
 
 

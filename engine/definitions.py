@@ -8,19 +8,25 @@ compiler turns them, under one snapshot of option values, into a `CompiledProces
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .context import StepContext, TaskContext
     from .jobs import JobKind
     from .retention import Retention
     from .schedules import Schedule
 
-#: A step handler: runs inside the transition's transaction; raising aborts it.
-Handler = Callable[["StepContext"], None]
+#: A step handler: a function of the step's `StepContext`; it runs inside the transition's
+#: transaction, and raising aborts it. The context is typed `Any` here because the spec is
+#: below the run time: the contexts (`engine/context.py`) use these definitions, so the
+#: definitions cannot name the contexts without an import circle. Annotate your handler
+#: `def step(ctx: StepContext) -> None` and mypy checks its body.
+Handler = Callable[[Any], None]
+#: A task's decision: a function of the decision's `TaskContext` returning how many items
+#: are still undecided (typed `Any` for the same reason as `Handler`).
+Decider = Callable[[Any], int]
 
 @dataclass(frozen=True, slots=True)
 class OptionSpec:
@@ -45,6 +51,10 @@ class RuleSpec:
     default: Callable[..., Any]
     doc: str = ""
 
+    def apply_default(self, items: Sequence[Any]) -> list[Any]:
+        """`default` for every item: a list or tuple item is the arguments, else the one."""
+        return [self.default(*(i if isinstance(i, (list, tuple)) else (i,))) for i in items]
+
 
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
@@ -53,15 +63,18 @@ class TaskSpec:
     The task is assigned to the role named by option `role_option` (or `role`). People of
     that role may make the `decisions`; the account that started the instance may make the
     `requester_decisions` (e.g. abort), and decides its own request only when the bool
-    option `self_decision_option` allows it. `decide` applies a decision and returns how
+    option `self_decision_option` allows it. Nobody decides a task holding an item (an
+    entity of the instance) whose subject is themselves unless the bool option
+    `holder_decision_option` allows it (`engine/deciders.py` is the rule). `decide` applies a decision and returns how
     many items are still undecided; at 0 the task closes and `complete` fires.
     """
 
     kind: str
-    decide: Callable[["TaskContext"], int]
+    decide: Decider
     role: str | None = None
     role_option: str | None = None
     self_decision_option: str | None = None
+    holder_decision_option: str | None = None
     decisions: tuple[str, ...] = ("approve", "reject", "postpone")
     requester_decisions: tuple[str, ...] = ("abort",)
     complete: str = "complete"

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Row
 
 from idmflow.storage import audit, instances
+from idmflow.storage.instances import InstanceRow
 
 from .compiler import compile_process
 from .definitions import ProcessDefinition
@@ -111,12 +112,12 @@ class OptionMigration:
 
     def _event(self, actor: str, instance_id: int, trigger: str, source: str, dest: str, *,
                data: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
-        return {"at": self._clock.now(), "actor": actor, "subject_kind": "instance",
-                "subject_id": instance_id, "instance_id": instance_id, "trigger": trigger,
-                "source": source, "dest": dest, "reason": reason, "data": data}
+        return audit.event(at=self._clock.now(), actor=actor, subject_kind="instance",
+                           subject_id=instance_id, instance_id=instance_id, trigger=trigger,
+                           source=source, dest=dest, reason=reason, data=data)
 
     @staticmethod
-    def _check_movable(row: Row[Any], definition: ProcessDefinition, version: str,
+    def _check_movable(row: InstanceRow, definition: ProcessDefinition, version: str,
                        values: Any) -> None:
         if row.ended_at is not None:
             raise NotAllowed(f"instance {row.id} of {row.process!r} has ended ({row.state}, at "
@@ -133,7 +134,7 @@ class OptionMigration:
                              "on again in the script, or let the instance go on under "
                              f"{row.options_version}")
 
-    def _retry(self, row: Row[Any], definition: ProcessDefinition, version: str,
+    def _retry(self, row: InstanceRow, definition: ProcessDefinition, version: str,
                failure: Row[Any]) -> None:
         """Try the rule that failed for the instance on the same item, under `version`."""
         rule, item = failure.data["rule"], failure.data["item"]

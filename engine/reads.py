@@ -17,9 +17,8 @@ from idmflow.storage import audit, entities, outbox
 from idmflow.storage.database import problem, safe_url
 
 from .errors import DatabaseUnavailable
-from .records import AuditRecord, EntityRecord, MailRecord, entity_record
+from .records import AuditRecord, EntityRecord, MailRecord
 
-_AUDIT_FIELDS = tuple(AuditRecord.__dataclass_fields__)
 _MAIL_FIELDS = tuple(MailRecord.__dataclass_fields__)
 
 
@@ -36,28 +35,27 @@ class EngineReads:
 
         `offset` and `limit` give one page; the database skips the rows before it.
         """
-        where = entities.filters(kind=kind, state=state, instance_id=instance_id,
-                                 subject=subject, ids=ids)
+        where = entities.Selection(kind=kind, state=state, instance_id=instance_id,
+                                   subject=subject, ids=ids)
         with self._connection() as conn:
             rows = entities.find(conn, where, limit=limit, offset=offset)
             total = (len(rows) if limit is None and not offset
                      else entities.count(conn, where))
-        return [entity_record(r) for r in rows], total
+        return rows, total
 
     def entity_states(self, kind: str, *, instance_id: int | None = None) -> dict[str, int]:
         """How many entities of `kind` (of one instance) are in each state."""
         with self._connection() as conn:
-            return entities.count_by_state(conn, entities.filters(kind=kind,
-                                                                  instance_id=instance_id))
+            return entities.count_by_state(conn, entities.Selection(kind=kind,
+                                                                    instance_id=instance_id))
 
     def history(self, *, subject_kind: str | None = None, subject_id: int | None = None,
                 instance_id: int | None = None, actor: str | None = None,
                 limit: int | None = None) -> list[AuditRecord]:
         """Audit events matching every given filter, in the order they happened."""
         with self._connection() as conn:
-            rows = audit.history(conn, subject_kind=subject_kind, subject_id=subject_id,
+            return audit.history(conn, subject_kind=subject_kind, subject_id=subject_id,
                                  instance_id=instance_id, actor=actor, limit=limit)
-        return [AuditRecord(**{c: getattr(r, c) for c in _AUDIT_FIELDS}) for r in rows]
 
     def outbox(self, *, status: str | None = None, limit: int | None = None,
                mail_id: int | None = None) -> tuple[list[MailRecord], int]:

@@ -1,4 +1,8 @@
-"""Read models a host or interface lists: entities (cards) and audit events, as plain data."""
+"""Read models a host or interface lists: entities (cards), audit events, tasks, mail.
+
+Storage builds the first three itself (`storage/records.py`) and they are exported from
+here; the outbox's mail is read through `MailRecord`.
+"""
 
 from __future__ import annotations
 
@@ -6,86 +10,9 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from idmflow.storage.records import AuditRecord, EntityRecord, TaskView, jsonable
 
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
-
-
-@dataclass(frozen=True, slots=True)
-class EntityRecord:
-    """An entity (a card) as stored."""
-
-    id: int
-    kind: str
-    subject: str
-    type: str
-    state: str
-    instance_id: int | None
-    created_by: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in asdict(self).items()}
-
-
-_ENTITY_FIELDS = tuple(EntityRecord.__dataclass_fields__)
-
-
-def entity_record(row: Any) -> EntityRecord:
-    """An entity row as an `EntityRecord`."""
-    return EntityRecord(**{name: getattr(row, name) for name in _ENTITY_FIELDS})
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One audit event: who moved what from where to where, when and why."""
-
-    id: int
-    at: dt.datetime
-    actor: str
-    subject_kind: str
-    subject_id: int
-    instance_id: int | None
-    trigger: str
-    source: str | None
-    dest: str | None
-    reason: str | None
-    #: facts beyond the columns, e.g. a login's account name and client address
-    data: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True, slots=True)
-class TaskView:
-    """A human task as its form and lists show it."""
-
-    id: int
-    instance_id: int
-    process: str
-    kind: str
-    role: str
-    status: str
-    title: str
-    requested_by: str
-    payload: dict[str, Any]
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    closed_at: dt.datetime | None
-    decided_by: str | None
-    decision: str | None
-    reason: str | None
-
-    @property
-    def is_open(self) -> bool:
-        """Open or postponed: it stays in the approvers' list until closed."""
-        return self.status != "done"
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in asdict(self).items()}
+__all__ = ["AuditRecord", "EntityRecord", "MailRecord", "TaskView"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,4 +37,4 @@ class MailRecord:
     possible_duplicate: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in asdict(self).items()}
+        return {k: jsonable(v) for k, v in asdict(self).items()}

@@ -1,38 +1,34 @@
-"""Running instances: start a process, fire a trigger, read an instance.
+"""`Engine`: the facade a host embeds, over one unit of work per call.
 
-Each call is one transaction: the instance's new state, its audit event and whatever the
-step handler wrote commit together or not at all. The instance row carries a version; a
-write based on a stale read fails with `Conflict` and leaves nothing behind.
+Each writing call opens one `UnitOfWork` (`engine/unit.py`), which holds the transaction:
+the instance's new state, its audit event and whatever the step handler wrote commit
+together or not at all. The instance row carries a version; a write based on a stale read
+fails with `Conflict` and leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 
-from idmflow.storage import audit, instances, outbox
-from idmflow.storage import tasks as task_rows
+from idmflow.storage import instances, outbox
 from idmflow.storage.database import write_transaction
 
 from . import background, mail, retention
 from . import tasks as task_ops
-from .bulk import EntityOps
 from .compiler import CompiledProcess, compile_process
-from .context import StepContext
-from .definitions import ProcessDefinition, Transition
-from .errors import (Conflict, DefinitionError, IdmflowError, InputError, NotAllowed, NotFound,
-                     RuleFailed)
+from .definitions import ProcessDefinition
+from .errors import Conflict, IdmflowError, InputError, NotAllowed, NotFound, RuleFailed
 from .instances import InstanceView
 from .jobs import Jobs
-from .migration import OptionMigration, check_version
+from .migration import OptionMigration
 from .options import OptionsProvider
 from .ports import Account, Accounts, Clock, Notifier, Producer, UserDirectory
 from .reads import EngineReads
@@ -41,10 +37,8 @@ from .registry import Registry
 from .schedules import effective_crons
 from .scripts import OptionScripts
 from .tasks import OPEN_STATUSES
-from .views import render_mail
+from .unit import Progress, Services, UnitOfWork
 from .worker import Worker
-
-Progress = Callable[[int, int], None]
 
 
 class Engine(EngineReads):
@@ -138,11 +132,12 @@ class Engine(EngineReads):
             if existing is not None:
                 return existing
         try:
-            with self._transaction() as conn:
-                instance_id = self._start_in(conn, definition, actor, input, idempotency_key,
-                                             digest)
+            with self._unit() as unit:
+                instance_id = unit.start(definition, actor, input=input,
+                                         idempotency_key=idempotency_key, digest=digest)
                 for trigger, step_input in steps:
-                    self._fire_in(conn, instance_id, trigger, account, step_input, None, progress)
+                    unit.fire(instance_id, trigger, account, input=step_input,
+                              progress=progress)
         except IntegrityError as exc:
             return self._raced(name, idempotency_key, digest, exc)
         return self.instance(instance_id)
@@ -160,9 +155,9 @@ class Engine(EngineReads):
         """
         account = self.account(actor)
         try:
-            with self._transaction() as conn:
-                self._fire_in(conn, instance_id, trigger, account, input, expected_version,
-                              progress)
+            with self._unit() as unit:
+                unit.fire(instance_id, trigger, account, input=input,
+                          expected_version=expected_version, progress=progress)
         except RuleFailed as exc:  # noted on the instance: an admin may migrate it
             self._migration.record_failure(instance_id, trigger=trigger, actor=actor, error=exc)
             raise
@@ -182,21 +177,23 @@ class Engine(EngineReads):
 
     def instance(self, instance_id: int) -> InstanceView:
         """The instance as stored now (`NotFound` if there is none)."""
-        with self._connection() as conn:
-            row = self._load(conn, instance_id)
-        return self._view(row, compile_process(self.definition(row.process), row.options))
+        with self._reading() as unit:
+            return unit.view(unit.load(instance_id))
 
     def tasks(self, *, actor: str | None = None, statuses: Sequence[str] | None = OPEN_STATUSES,
               text: str | None = None, instance_id: int | None = None,
               limit: int | None = None) -> tuple[list[TaskView], int]:
         """Tasks `actor` may act on by role (open or postponed by default), oldest first,
         and how many match in all; without `actor`, everyone's."""
-        return task_ops.find(self, actor=actor, statuses=statuses, text=text,
-                             instance_id=instance_id, limit=limit)
+        roles = sorted(self.account(actor).roles) if actor is not None else None
+        with self._reading() as unit:
+            return task_ops.find(unit, roles=roles, statuses=statuses, text=text,
+                                 instance_id=instance_id, limit=limit)
 
     def task(self, task_id: int) -> TaskView:
         """One task (`NotFound` if there is none)."""
-        return task_ops.get(self, task_id)
+        with self._reading() as unit:
+            return task_ops.get(unit, task_id)
 
     def decide(self, task_id: int, *, actor: str, decision: str,
                items: Sequence[int] | None = None, reason: str | None = None) -> TaskView:
@@ -205,11 +202,31 @@ class Engine(EngineReads):
 
         Raises:
             Conflict: the task was already decided ("already decided by X").
-            NotAllowed: the actor lacks the task's role, or it is their own request.
+            NotAllowed: the actor lacks the task's role, it is their own request, or it
+                holds an item whose holder is the actor (see `may_decide`).
             InputError: no reason for a rejection, an unknown decision, items not in the task.
         """
-        return task_ops.decide(self, task_id, actor=actor, decision=decision, items=items,
-                               reason=reason)
+        account = self.account(actor)
+        with self._unit() as unit:
+            task_ops.decide(unit, task_id, account=account, decision=decision, items=items,
+                            reason=reason)
+        return self.task(task_id)
+
+    def may_decide(self, task_id: int, *, actor: str, decision: str | None = None
+                   ) -> str | None:
+        """Why `actor` may not decide `task_id` now (one sentence), or None when they may.
+
+        The rule `decide` applies (`engine/deciders.py`): a closed task, a missing role,
+        one's own request, an item one holds (one username is one person). `decision`
+        None asks about the decisions of the task's role; a requester decision ("abort")
+        asks whether `actor` requested it.
+
+        Raises:
+            NotFound: no such task or account.
+        """
+        account = self.account(actor)
+        with self._reading() as unit:
+            return task_ops.may_decide(unit, task_id, account=account, decision=decision)
 
     def deliver_mail(self, *, limit: int = 100) -> mail.Delivery:
         """Deliver the mail that is due, once, through the notifier (`open()` wires SMTP)."""
@@ -265,12 +282,12 @@ class Engine(EngineReads):
             raise NotAllowed(f"{actor} may not hold instances: that is an admin's act")
         if not reason.strip():
             raise InputError("give a reason for the hold (e.g. the case or ticket it is for)")
-        with self._transaction() as conn:
-            row = self._load(conn, instance_id)
-            instances.set_held(conn, instance_id, not release, self.clock.now())
-            audit.record(conn, [self._event(self.clock.now(), actor, instance_id,
-                                            "release" if release else "hold", row.state,
-                                            row.state, reason.strip())])
+        with self._unit() as unit:
+            row = unit.load(instance_id)
+            instances.set_held(unit.conn, instance_id, not release, unit.now)
+            unit.record(actor, "instance", instance_id, instance_id,
+                        "release" if release else "hold", row.state, row.state,
+                        reason=reason.strip())
         return self.instance(instance_id)
 
     def worker(self, *, queues: Sequence[str] | None = None, concurrency: int = 1,
@@ -302,22 +319,6 @@ class Engine(EngineReads):
                 f"{', '.join(sorted(account.roles)) or 'no roles'})")
         return account
 
-    def _start_in(self, conn: Connection, definition: ProcessDefinition, actor: str,
-                  input: Mapping[str, Any] | None, idempotency_key: str | None,
-                  digest: str | None) -> int:
-        snapshot = self.options.snapshot(definition)
-        compiled = compile_process(definition, snapshot.values)
-        now = self.clock.now()
-        instance_id = instances.insert_instance(
-            conn, process=definition.name, process_version=definition.version,
-            state=compiled.initial, idempotency_key=idempotency_key, request_digest=digest,
-            started_by=actor,
-            options_version=snapshot.version, options=dict(snapshot.values),
-            data={"input": dict(input)} if input else {},
-            created_at=now, updated_at=now, ended_at=None)
-        audit.record(conn, [self._event(now, actor, instance_id, "start", None, compiled.initial)])
-        return instance_id
-
     def _raced(self, name: str, key: str | None, digest: str | None, exc: IntegrityError
                ) -> InstanceView:
         """Two starts with one key raced and the other committed first: return its run."""
@@ -327,86 +328,29 @@ class Engine(EngineReads):
                 return existing
         raise Conflict(f"could not start {name!r}: {exc.orig}") from exc
 
-    def _fire_in(self, conn: Connection, instance_id: int, trigger: str, account: Account,
-                 input: Mapping[str, Any] | None, expected_version: int | None,
-                 progress: Progress | None, *, system: bool = False) -> None:
-        """Fire one trigger inside `conn`'s transaction; `system` skips the actor check."""
-        row = self._load(conn, instance_id)
-        if expected_version is not None and row.version != expected_version:
-            raise Conflict(
-                f"instance {instance_id} is at version {row.version}, not "
-                f"{expected_version}: someone changed it first; reload it and try again")
-        definition = self.definition(row.process)
-        check_version(definition, instance_id, row.process_version)
-        compiled = compile_process(definition, row.options)
-        transition = compiled.transition(row.state, trigger)
-        if not system:
-            self._check_actor(row, transition, account)
-        dest = compiled.fire(row.state, trigger)
-        now = self.clock.now()
-        ctx = StepContext(
-            **self._common(conn, definition, row, account, now), trigger=trigger,
-            source=row.state, dest=dest, input=dict(input or {}), data=dict(row.data or {}),
-            open_task=lambda kind, **kw: self._open_task(conn, definition, row, account, now,
-                                                         kind, **kw))
-        if progress is not None:
-            ctx.progress = progress
-        if transition.handler is not None:
-            transition.handler(ctx)
-        if not instances.update_instance(conn, instance_id, expected_version=row.version,
-                                         state=dest, data=ctx.data, now=now,
-                                         ended=compiled.is_final(dest)):
-            raise Conflict(
-                f"instance {instance_id} was changed by someone else while {trigger!r} ran "
-                f"(version {row.version} is stale); nothing was written; reload it and try again")
-        audit.record(conn, [self._event(now, account.username, instance_id, trigger, row.state,
-                                        dest, reason=_reason(ctx.input))])
-        if ctx.follow_up is not None:
-            self._fire_in(conn, instance_id, ctx.follow_up, account, None, None, progress,
-                          system=True)
-
-    def _common(self, conn: Connection, definition: ProcessDefinition, row: Row[Any],
-                account: Account, now: dt.datetime) -> dict[str, Any]:
-        """What step handlers and task decisions both get, bound to this transaction."""
-        return {
-            "instance": self._view(row, compile_process(definition, row.options)),
-            "actor": account, "options": row.options, "directory": self.directory,
-            "accounts": self.accounts, "clock": self.clock,
-            "entities": EntityOps(conn, actor=account.username, instance_id=row.id, now=now),
-            "apply_rule": lambda rule, items: self.scripts.apply_rule(
-                definition, row.options_version, rule, items),
-            "notify": lambda notification: mail.enqueue(conn, notification, now),
-            "render_mail": lambda name, **context: render_mail(definition, name, **context),
-            "producer": self.producer,
-        }
-
-    def _open_task(self, conn: Connection, definition: ProcessDefinition, row: Row[Any],
-                   account: Account, now: dt.datetime, kind: str, *, title: str,
-                   payload: Mapping[str, Any]) -> int:
-        spec = definition.task(kind)
-        role = str(row.options[spec.role_option]) if spec.role_option else spec.role
-        if not role:
-            raise DefinitionError(definition.name, [f"task {kind!r} names no role"])
-        task_id = task_rows.insert_task(
-            conn, instance_id=row.id, process=definition.name, kind=kind, role=role,
-            title=title, requested_by=row.started_by, payload=dict(payload), created_at=now,
-            updated_at=now, closed_at=None, decided_by=None, decision=None, reason=None)
-        audit.record(conn, [{"at": now, "actor": account.username, "subject_kind": "task",
-                             "subject_id": task_id, "instance_id": row.id, "trigger": "open",
-                             "source": None, "dest": "open", "reason": None}])
-        return task_id
-
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         with self._db_errors():
             with write_transaction(self.db) as conn:
                 yield conn
 
-    def _load(self, conn: Connection, instance_id: int) -> Row[Any]:
-        row = instances.load_instance(conn, instance_id)
-        if row is None:
-            raise NotFound(f"no process instance {instance_id}")
-        return row
+    def _services(self) -> Services:
+        return Services(registry=self.registry, directory=self.directory,
+                        accounts=self.accounts, clock=self.clock, producer=self.producer,
+                        options=self.options, rules=self.scripts)
+
+    @contextmanager
+    def _unit(self) -> Iterator[UnitOfWork]:
+        """One unit of work in a write transaction, committed when the block ends."""
+        with self._db_errors():
+            with UnitOfWork.writing(self.db, self._services()) as unit:
+                yield unit
+
+    @contextmanager
+    def _reading(self) -> Iterator[UnitOfWork]:
+        with self._db_errors():
+            with UnitOfWork.reading(self.db, self._services()) as unit:
+                yield unit
 
     def _by_key(self, name: str, key: str, digest: str) -> InstanceView | None:
         """The run started with `key`, if any; `Conflict` when it asked for something else."""
@@ -421,35 +365,6 @@ class Engine(EngineReads):
                 "request; repeat that request exactly to get its result, or use a new key")
         return self.instance(row.id)
 
-    def _check_actor(self, row: Row[Any], transition: Transition, account: Account) -> None:
-        if transition.automatic:
-            raise NotAllowed(f"trigger {transition.trigger!r} of instance {row.id} is fired by "
-                             "idmflow itself (e.g. when its task is decided), not by people")
-        if transition.roles:
-            if not account.roles & set(transition.roles):
-                raise NotAllowed(f"{account.username!r} may not {transition.trigger!r} instance "
-                                 f"{row.id}: it needs the role {' or '.join(transition.roles)}")
-        elif account.username != row.started_by:
-            raise NotAllowed(f"{account.username!r} may not {transition.trigger!r} instance "
-                             f"{row.id}: only {row.started_by!r}, who started it, may")
-
-    @staticmethod
-    def _event(now: Any, actor: str, instance_id: int, trigger: str, source: str | None,
-               dest: str, reason: str | None = None) -> dict[str, Any]:
-        return {"at": now, "actor": actor, "subject_kind": "instance", "subject_id": instance_id,
-                "instance_id": instance_id, "trigger": trigger, "source": source, "dest": dest,
-                "reason": reason}
-
-    @staticmethod
-    def _view(row: Row[Any], compiled: CompiledProcess) -> InstanceView:
-        return InstanceView(
-            id=row.id, process=row.process, state=row.state, version=row.version,
-            started_by=row.started_by, options_version=row.options_version,
-            options=row.options, data=row.data or {}, created_at=row.created_at,
-            updated_at=row.updated_at, ended_at=row.ended_at,
-            triggers=tuple(compiled.triggers(row.state)), idempotency_key=row.idempotency_key,
-            held=bool(row.held))
-
 
 def request_digest(input: Mapping[str, Any] | None,
                    steps: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
@@ -457,8 +372,3 @@ def request_digest(input: Mapping[str, Any] | None,
     asked = {"input": dict(input or {}), "steps": [[t, dict(i or {})] for t, i in steps]}
     text = json.dumps(asked, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _reason(values: Mapping[str, Any]) -> str | None:
-    reason = values.get("reason")
-    return None if reason is None else str(reason)

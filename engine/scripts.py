@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 from sqlalchemy.exc import DataError
 
 from idmflow.storage import audit, scripts
+from idmflow.storage.scripts import ScriptRow
 
 from .definitions import OptionSpec, ProcessDefinition, RuleSpec
 from .errors import NotAllowed, NotFound, OptionScriptError, RuleFailed
@@ -252,7 +253,7 @@ class OptionScripts:
         spec = definition.rule(rule)
         source, defined = self._stored(options_version)
         if source is None or rule not in defined:
-            return [spec.default(*(i if isinstance(i, (list, tuple)) else (i,))) for i in items]
+            return spec.apply_default(items)
         items = list(items)
         script = options_version.split("@")[0]
         results = default_sandbox().call_rule(source, rule, items, name=script)
@@ -295,16 +296,16 @@ class OptionScripts:
             rules={r.name: {"params": list(r.params), "line": r.line}
                    for r in evaluation.rules.values()},
             author=author, comment=comment, now=self._clock.now())
-        audit.record(conn, [{
-            "at": row.created_at, "actor": author, "subject_kind": "script",
-            "subject_id": row.id, "instance_id": None, "trigger": trigger,
-            "source": f"{name}@{previous.version}" if previous else None,
-            "dest": version_ref(name, row.version), "reason": comment or None,
-            "data": {"name": name, "version": row.version}}])
+        audit.record(conn, [audit.event(
+            at=row.created_at, actor=author, subject_kind="script", subject_id=row.id,
+            instance_id=None, trigger=trigger,
+            source=version_ref(name, previous.version) if previous else None,
+            dest=version_ref(name, row.version), reason=comment or None,
+            data={"name": name, "version": row.version})])
         return _version(row, with_source=True)
 
 
-def _version(row: Row[Any], *, with_source: bool) -> ScriptVersion:
+def _version(row: ScriptRow, *, with_source: bool) -> ScriptVersion:
     return ScriptVersion(row.name, row.version, row.author, row.comment, row.created_at,
                          row.values, tuple(row.rules), row.source if with_source else None)
 

@@ -1,88 +1,58 @@
 """Human tasks: listing them for the people who may act, and deciding them exactly once.
 
 Generic: a process declares a `TaskSpec` (who decides, what deciding does) and opens tasks
-from a step handler; this module checks who may decide, serialises concurrent deciders
-(the task row is locked on PostgreSQL, writers are serialised on SQLite, and the task's
-version catches anything else), runs the process's `decide`, records the decision in the
-audit log, and fires the process's `complete` trigger when nothing is left undecided.
+from a step handler; this module asks `deciders.refusal` who may decide, serialises
+concurrent deciders (the task row is locked on PostgreSQL, writers are serialised on
+SQLite, and the task's version catches anything else), runs the process's `decide`, records
+the decision in the audit log, and fires the process's `complete` trigger when nothing is
+left undecided. Everything here works on a `UnitOfWork`, in its transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row
-
-from idmflow.storage import audit
 from idmflow.storage import tasks as task_rows
 
-from .context import TaskContext
-from .definitions import TaskSpec
-from .errors import Conflict, InputError, NotAllowed, NotFound
-from .instances import InstanceView
+from .deciders import refusal
+from .errors import Conflict, InputError, NotFound
 from .migration import check_version
 from .ports import Account
 from .records import TaskView
-
-if TYPE_CHECKING:
-    from .runtime import Engine
+from .unit import UnitOfWork
 
 OPEN_STATUSES = ("open", "postponed")
-_FIELDS = tuple(TaskView.__dataclass_fields__)
 
 
-def task_view(row: Row[Any]) -> TaskView:
-    return TaskView(**{name: getattr(row, name) for name in _FIELDS})
-
-
-def find(engine: Engine, *, actor: str | None = None, statuses: Sequence[str] | None = None,
-         text: str | None = None, instance_id: int | None = None, limit: int | None = None
+def find(unit: UnitOfWork, *, roles: Sequence[str] | None = None,
+         statuses: Sequence[str] | None = None, text: str | None = None,
+         instance_id: int | None = None, limit: int | None = None
          ) -> tuple[list[TaskView], int]:
-    """Tasks `actor` may act on (by role), or all tasks without `actor`."""
-    roles = sorted(engine.account(actor).roles) if actor is not None else None
-    with engine._connection() as conn:
-        rows, total = task_rows.find_tasks(conn, roles=roles, statuses=statuses, text=text,
-                                           instance_id=instance_id, limit=limit)
-    return [task_view(r) for r in rows], total
+    """Tasks for `roles` (all tasks without), oldest first, and how many match in all."""
+    return task_rows.find_tasks(unit.conn, roles=roles, statuses=statuses, text=text,
+                                instance_id=instance_id, limit=limit)
 
 
-def get(engine: Engine, task_id: int) -> TaskView:
-    with engine._connection() as conn:
-        row = task_rows.load_task(conn, task_id)
-    if row is None:
+def get(unit: UnitOfWork, task_id: int, *, lock: bool = False) -> TaskView:
+    """One task (`NotFound` if there is none); with `lock`, locked until the unit ends."""
+    task = task_rows.load_task(unit.conn, task_id, lock=lock)
+    if task is None:
         raise NotFound(f"no task {task_id}; see `idmflow tasks list --as ACCOUNT`")
-    return task_view(row)
+    return task
 
 
-def _check_decider(spec: TaskSpec, task: Row[Any], instance: InstanceView, account: Account,
-                   decision: str) -> None:
-    if decision in spec.requester_decisions:
-        if account.username != task.requested_by:
-            raise NotAllowed(f"{account.username!r} may not {decision} in task {task.id}: only "
-                             f"{task.requested_by!r}, who requested it, may")
-        return
-    if decision not in spec.decisions:
-        allowed = ", ".join((*spec.decisions, *spec.requester_decisions))
-        raise InputError(f"unknown decision {decision!r} for task {task.id}; use one of: "
-                         f"{allowed}")
-    if task.role not in account.roles:
-        raise NotAllowed(f"{account.username!r} may not decide task {task.id}: it needs the role "
-                         f"{task.role!r} (the account has "
-                         f"{', '.join(sorted(account.roles)) or 'no roles'})")
-    own_allowed = bool(spec.self_decision_option
-                       and instance.options.get(spec.self_decision_option))
-    if account.username == task.requested_by and not own_allowed:
-        hint = (f", or an admin sets {spec.self_decision_option} = True"
-                if spec.self_decision_option else "")
-        raise NotAllowed(f"{account.username!r} may not decide task {task.id}: it is their own "
-                         f"request; another {task.role} must decide it{hint}")
+def may_decide(unit: UnitOfWork, task_id: int, *, account: Account,
+               decision: str | None = None) -> str | None:
+    """Why `account` may not decide `task_id` now, or None: the rule `decide` applies."""
+    task = get(unit, task_id)
+    row = unit.load(task.instance_id)
+    refused = refusal(unit.conn, unit.definition(row), task, row.options, account, decision)
+    return None if refused is None else str(refused)
 
 
-def decide(engine: Engine, task_id: int, *, actor: str, decision: str,
-           items: Sequence[int] | None = None, reason: str | None = None) -> TaskView:
-    """Apply one decision to a task, all in one transaction."""
-    account = engine.account(actor)
+def decide(unit: UnitOfWork, task_id: int, *, account: Account, decision: str,
+           items: Sequence[int] | None = None, reason: str | None = None) -> None:
+    """Apply one decision to a task, in the unit's transaction."""
     reason = (reason or "").strip() or None
     if decision == "reject" and reason is None:
         raise InputError("a rejection needs a reason: say why (--reason TEXT); the requester "
@@ -90,37 +60,29 @@ def decide(engine: Engine, task_id: int, *, actor: str, decision: str,
     if items is not None and not items:
         raise InputError("no cards named: give card ids, or leave them out to decide every "
                          "undecided one")
-    with engine._transaction() as conn:
-        task = task_rows.load_task(conn, task_id, lock=True)
-        if task is None:
-            raise NotFound(f"no task {task_id}; see `idmflow tasks list --as ACCOUNT`")
-        if task.status == "done":
-            raise Conflict(f"task {task_id} was already decided by {task.decided_by} "
-                           f"({task.decision}) at {task.closed_at:%Y-%m-%d %H:%M:%S}; "
-                           "nothing was changed")
-        row = engine._load(conn, task.instance_id)
-        definition = engine.definition(row.process)
-        check_version(definition, row.id, row.process_version)
-        spec = definition.task(task.kind)
-        now = engine.clock.now()
-        common = engine._common(conn, definition, row, account, now)
-        _check_decider(spec, task, common["instance"], account, decision)
-        if decision == "postpone":
-            status = "postponed"
-        else:
-            remaining = spec.decide(TaskContext(**common, task=task_view(task),
-                                                decision=decision, items=items, reason=reason))
-            status = "done" if remaining == 0 else "open"
-        if not task_rows.update_task(conn, task_id, expected_version=task.version,
-                                     status=status, updated_at=now, decided_by=actor,
-                                     decision=decision, reason=reason,
-                                     closed_at=now if status == "done" else None):
-            raise Conflict(f"task {task_id} was decided by someone else at the same moment; "
-                           "reload it and try again")
-        audit.record(conn, [{
-            "at": now, "actor": actor, "subject_kind": "task", "subject_id": task_id,
-            "instance_id": row.id, "trigger": decision, "source": task.status, "dest": status,
-            "reason": reason, "data": {"items": list(items) if items is not None else "all"}}])
-        if status == "done":
-            engine._fire_in(conn, row.id, spec.complete, account, None, None, None, system=True)
-    return get(engine, task_id)
+    task = get(unit, task_id, lock=True)
+    row = unit.load(task.instance_id)
+    definition = unit.definition(row)
+    refused = refusal(unit.conn, definition, task, row.options, account, decision)
+    if refused is not None:
+        raise refused
+    check_version(definition, row.id, row.process_version)
+    spec = definition.task(task.kind)
+    if decision == "postpone":
+        status = "postponed"
+    else:
+        remaining = spec.decide(unit.task_context(definition, row, account, task,
+                                                  decision=decision, items=items,
+                                                  reason=reason))
+        status = "done" if remaining == 0 else "open"
+    now = unit.now
+    if not task_rows.update_task(unit.conn, task_id, expected_version=task.version,
+                                 status=status, updated_at=now, decided_by=account.username,
+                                 decision=decision, reason=reason,
+                                 closed_at=now if status == "done" else None):
+        raise Conflict(f"task {task_id} was decided by someone else at the same moment; "
+                       "reload it and try again")
+    unit.record(account.username, "task", task_id, row.id, decision, task.status, status,
+                reason=reason, data={"items": list(items) if items is not None else "all"})
+    if status == "done":
+        unit.fire(row.id, spec.complete, account, system=True)

@@ -9,19 +9,60 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 from .lists import chunk_size, one_of
 from .models import entities as t
+from .records import EntityRecord, record_of
 
 CHUNK = 10_000
 _COPY_COLUMNS = ("kind", "subject", "type", "state", "instance_id", "created_by", "created_at",
                  "updated_at")
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which entities a statement reads or writes: every filter given must hold.
+
+    The engine says what it wants in these terms; the SQL is built here (`where`).
+    """
+
+    kind: str
+    state: str | None = None
+    #: one of these states
+    states: Sequence[str] | None = None
+    instance_id: int | None = None
+    #: only entities of no instance (`instance_id IS NULL`)
+    no_instance: bool = False
+    subject: str | None = None
+    ids: Sequence[int] | None = None
+    #: only ids above this one (what an insert just added)
+    above_id: int | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        """The WHERE clauses of this selection."""
+        where: list[ColumnElement[bool]] = [t.c.kind == self.kind]
+        if self.state is not None:
+            where.append(t.c.state == self.state)
+        if self.states is not None:
+            where.append(t.c.state.in_(list(self.states)))
+        if self.instance_id is not None:
+            where.append(t.c.instance_id == self.instance_id)
+        if self.no_instance:
+            where.append(t.c.instance_id.is_(None))
+        if self.subject is not None:
+            where.append(t.c.subject == self.subject)
+        if self.ids is not None:
+            where.append(t.c.id.in_(list(self.ids)))
+        if self.above_id is not None:
+            where.append(t.c.id > self.above_id)
+        return where
 
 
 def insert_many(conn: Connection, rows: Sequence[dict[str, Any]], *,
@@ -55,15 +96,16 @@ def _copy(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
                                   dialect=conn.dialect) from exc
 
 
-def max_id(conn: Connection, *where: ColumnElement[bool]) -> int:
-    """The largest id among matching entities, 0 when none."""
-    return int(conn.execute(select(func.max(t.c.id)).where(*where)).scalar() or 0)
+def max_id(conn: Connection, selection: Selection) -> int:
+    """The largest id among the selected entities, 0 when none."""
+    return int(conn.execute(select(func.max(t.c.id)).where(*selection.where())).scalar() or 0)
 
 
-def move(conn: Connection, where: Sequence[ColumnElement[bool]], *, dest: str,
-         now: dt.datetime) -> int:
-    """Set `dest` on every matching entity in one UPDATE; returns how many moved."""
-    return conn.execute(update(t).where(*where).values(state=dest, updated_at=now)).rowcount
+def move(conn: Connection, selection: Selection, *, dest: str, now: dt.datetime) -> int:
+    """Set `dest` on every selected entity in one UPDATE; returns how many moved."""
+    result = conn.execute(update(t).where(*selection.where()).values(state=dest,
+                                                                     updated_at=now))
+    return int(result.rowcount)
 
 
 Key = tuple[str, ...]
@@ -93,50 +135,51 @@ def holding(conn: Connection, *, kind: str, states: Sequence[str], columns: Sequ
     return found
 
 
-def keys(conn: Connection, where: Sequence[ColumnElement[bool]], columns: Sequence[str]
+def held_by(conn: Connection, *, subject: str, instance_id: int, kinds: Sequence[str] | None,
+            limit: int) -> list[tuple[str, int]]:
+    """The (kind, id) of up to `limit` entities of `instance_id` whose subject is `subject`.
+
+    With `kinds`, the kind-and-subject index finds them without reading the instance's
+    other entities (a batch may have 100,000).
+    """
+    stmt = select(t.c.kind, t.c.id).where(t.c.subject == subject, t.c.instance_id == instance_id)
+    if kinds is not None:
+        stmt = stmt.where(t.c.kind.in_(list(kinds)))
+    return [(str(kind), int(i)) for kind, i in conn.execute(stmt.order_by(t.c.id).limit(limit))]
+
+
+def keys(conn: Connection, selection: Selection, columns: Sequence[str]
          ) -> list[tuple[Any, ...]]:
-    """The values of `columns` of every matching entity."""
-    return [tuple(row) for row in conn.execute(select(*(t.c[c] for c in columns)).where(*where))]
+    """The values of `columns` of every selected entity."""
+    return [tuple(row) for row in conn.execute(
+        select(*(t.c[c] for c in columns)).where(*selection.where()))]
 
 
-def filters(*, kind: str, state: str | None = None, instance_id: int | None = None,
-            subject: str | None = None, ids: Sequence[int] | None = None
-            ) -> list[ColumnElement[bool]]:
-    """The WHERE clauses for the usual entity filters."""
-    where: list[ColumnElement[bool]] = [t.c.kind == kind]
-    if state is not None:
-        where.append(t.c.state == state)
-    if instance_id is not None:
-        where.append(t.c.instance_id == instance_id)
-    if subject is not None:
-        where.append(t.c.subject == subject)
-    if ids is not None:
-        where.append(t.c.id.in_(list(ids)))
-    return where
-
-
-def find(conn: Connection, where: Sequence[ColumnElement[bool]], *,
-         limit: int | None = None, offset: int = 0, lock: bool = False) -> list[Row[Any]]:
-    """Matching entities in creation order (a page of them with `offset` and `limit`).
+def find(conn: Connection, selection: Selection, *, limit: int | None = None, offset: int = 0,
+         lock: bool = False) -> list[EntityRecord]:
+    """The selected entities in creation order (a page of them with `offset` and `limit`).
 
     With `lock`, the rows stay locked until the transaction ends (PostgreSQL; SQLite's
     writers are serialised anyway): what is checked is what gets changed.
     """
-    stmt = select(t).where(*where).order_by(t.c.id)
+    stmt = select(t).where(*selection.where()).order_by(t.c.id)
     if lock:
         stmt = stmt.with_for_update()
     if limit is not None:
         stmt = stmt.limit(limit)
     if offset:
         stmt = stmt.offset(offset)
-    return list(conn.execute(stmt))
+    return [record_of(EntityRecord, row) for row in conn.execute(stmt)]
 
 
-def count(conn: Connection, where: Sequence[ColumnElement[bool]]) -> int:
-    return int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
+def count(conn: Connection, selection: Selection) -> int:
+    """How many entities are selected."""
+    return int(conn.execute(select(func.count()).select_from(t)
+                            .where(*selection.where())).scalar_one())
 
 
-def count_by_state(conn: Connection, where: Sequence[ColumnElement[bool]]) -> dict[str, int]:
-    """How many matching entities are in each state."""
-    rows = conn.execute(select(t.c.state, func.count()).where(*where).group_by(t.c.state))
+def count_by_state(conn: Connection, selection: Selection) -> dict[str, int]:
+    """How many selected entities are in each state."""
+    rows = conn.execute(select(t.c.state, func.count()).where(*selection.where())
+                        .group_by(t.c.state))
     return {state: int(n) for state, n in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
@@ -10,19 +11,50 @@ from sqlalchemy import Connection, Row, insert, select, update
 from .models import process_instances as t
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceRow:
+    """A process instance row as stored (the engine's `InstanceView` adds its triggers)."""
+
+    id: int
+    process: str
+    #: the definition version it started under
+    process_version: str
+    state: str
+    version: int
+    idempotency_key: str | None
+    request_digest: str | None
+    started_by: str
+    options_version: str
+    options: dict[str, Any]
+    data: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    ended_at: dt.datetime | None
+    #: on hold: kept past its retention
+    held: bool = False
+
+
+_FIELDS = tuple(InstanceRow.__dataclass_fields__)
+
+
+def _instance(row: Row[Any] | None) -> InstanceRow | None:
+    return None if row is None else InstanceRow(**{f: getattr(row, f) for f in _FIELDS})
+
+
 def insert_instance(conn: Connection, **values: Any) -> int:
     """Insert a new instance at version 1; returns its id."""
     return int(conn.execute(insert(t).values(version=1, **values).returning(t.c.id)).scalar_one())
 
 
-def load_instance(conn: Connection, instance_id: int) -> Row[Any] | None:
-    """The instance row, or None."""
-    return conn.execute(select(t).where(t.c.id == instance_id)).first()
+def load_instance(conn: Connection, instance_id: int) -> InstanceRow | None:
+    """The instance, or None."""
+    return _instance(conn.execute(select(t).where(t.c.id == instance_id)).first())
 
 
-def find_by_key(conn: Connection, process: str, key: str) -> Row[Any] | None:
+def find_by_key(conn: Connection, process: str, key: str) -> InstanceRow | None:
     """The instance of `process` started with idempotency key `key`, or None."""
-    return conn.execute(select(t).where(t.c.process == process, t.c.idempotency_key == key)).first()
+    return _instance(conn.execute(
+        select(t).where(t.c.process == process, t.c.idempotency_key == key)).first())
 
 
 def update_instance(conn: Connection, instance_id: int, *, expected_version: int, state: str,
@@ -50,16 +82,3 @@ def set_held(conn: Connection, instance_id: int, held: bool, now: dt.datetime) -
     return conn.execute(update(t).where(t.c.id == instance_id)
                         .values(held=held, updated_at=now)).rowcount == 1
 
-
-def list_instances(conn: Connection, *, process: str | None = None, started_by: str | None = None,
-                   limit: int | None = None) -> list[Row[Any]]:
-    """Instances, oldest first, without their (possibly large) data."""
-    cols = [c for c in t.c if c.name != "data"]
-    stmt = select(*cols).order_by(t.c.id)
-    if process:
-        stmt = stmt.where(t.c.process == process)
-    if started_by:
-        stmt = stmt.where(t.c.started_by == started_by)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(conn.execute(stmt))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from .models import tasks as t
+from .records import TaskView, record_of
 
 
 def insert_task(conn: Connection, **values: Any) -> int:
@@ -17,12 +18,13 @@ def insert_task(conn: Connection, **values: Any) -> int:
                             .returning(t.c.id)).scalar_one())
 
 
-def load_task(conn: Connection, task_id: int, *, lock: bool = False) -> Row[Any] | None:
+def load_task(conn: Connection, task_id: int, *, lock: bool = False) -> TaskView | None:
     """The task; with `lock`, its row stays locked until the transaction ends (PostgreSQL)."""
     stmt = select(t).where(t.c.id == task_id)
     if lock:
         stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
+    row = conn.execute(stmt).first()
+    return None if row is None else record_of(TaskView, row)
 
 
 def update_task(conn: Connection, task_id: int, *, expected_version: int,
@@ -36,7 +38,7 @@ def update_task(conn: Connection, task_id: int, *, expected_version: int,
 def find_tasks(conn: Connection, *, roles: Sequence[str] | None = None,
                statuses: Sequence[str] | None = None, text: str | None = None,
                instance_id: int | None = None, limit: int | None = None
-               ) -> tuple[list[Row[Any]], int]:
+               ) -> tuple[list[TaskView], int]:
     """Matching tasks, oldest first, and how many match in all."""
     where: list[ColumnElement[bool]] = []
     if roles is not None:
@@ -52,7 +54,7 @@ def find_tasks(conn: Connection, *, roles: Sequence[str] | None = None,
     stmt = select(t).where(*where).order_by(t.c.created_at, t.c.id)
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = list(conn.execute(stmt))
+    rows = [record_of(TaskView, row) for row in conn.execute(stmt)]
     total = len(rows) if limit is None else int(conn.execute(
         select(func.count()).select_from(t).where(*where)).scalar_one())
     return rows, total

@@ -61,11 +61,16 @@ def list_tasks(state: State, actor: str, everything: bool, query: str | None,
 
 @tasks.command("show")
 @click.argument("task_id", type=int)
+@click.option("--as", "actor", help="Also say whether this account may decide it, and why not.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def show(state: State, task_id: int, as_json: bool) -> None:
+def show(state: State, task_id: int, actor: str | None, as_json: bool) -> None:
     """A task with its request, requester and cards."""
     doc = _task_json(state, state.engine.task(task_id))
+    if actor is not None:
+        refusal = state.engine.may_decide(task_id, actor=actor)
+        doc["may_decide"] = refusal is None
+        doc["refusal"] = refusal
     if as_json:
         emit_json(doc)
         return
@@ -75,6 +80,9 @@ def show(state: State, task_id: int, as_json: bool) -> None:
     if doc["decided_by"]:
         click.echo(f"last decision: {doc['decision']} by {doc['decided_by']}"
                    + (f" ({doc['reason']})" if doc["reason"] else ""))
+    if actor is not None:
+        click.echo(f"{actor} may decide it" if doc["refusal"] is None
+                   else f"{actor} may not decide it: {doc['refusal']}")
     cards = doc["cards"]
     assert isinstance(cards, list)
     table(("CARD", "USER", "TYPE", "ORG UNIT", "STATE"),

@@ -1,8 +1,8 @@
 """The `approvals` blueprint: the approver's open requests and the Card approval form.
 
-The engine decides who may decide (`engine.decide` refuses a missing role and one's own
-request); these pages show what it would allow, so an approver never meets a button that
-can only fail, and they carry the task's version so a double click decides once.
+The engine decides who may decide (`Engine.may_decide`, the rule `Engine.decide` applies:
+the role, not one's own request, not a card one holds); these pages show its answer instead
+of buttons that can only fail, and carry the task's version so a double click decides once.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from idmflow.engine import (Account, Conflict, DirectoryUser, InputError,
-                            NotAllowed, TaskView)
+from idmflow.engine import Account, Conflict, DirectoryUser, InputError, NotAllowed, TaskView
 
 from .access import account_or_403, require_role
 from .extension import engine
@@ -38,20 +37,6 @@ class TaskCards(CardPage):
     """One page of a task's cards, with the directory facts an approver judges by."""
 
     users: dict[str, DirectoryUser] = field(default_factory=dict)
-
-
-def may_decide(task: TaskView, account: Account) -> str | None:
-    """Why `account` may not decide `task` now, or None when it may."""
-    if not task.is_open:
-        return f"This request was closed: {task.decision} by {task.decided_by}."
-    if task.role not in account.roles:
-        return f"Only the role {task.role} decides this request."
-    if task.requested_by == account.username:
-        spec = engine().definition(task.process).task(task.kind)
-        option = spec.self_decision_option
-        if not (option and engine().instance(task.instance_id).options.get(option)):
-            return "This is your own request: another approver must decide it."
-    return None
 
 
 def task_cards(task: TaskView, number: int) -> TaskCards:
@@ -81,8 +66,9 @@ def open_requests() -> str:
 def _form(task: TaskView, account: Account, *, problems: tuple[str, ...] = (),
           status: int = 200) -> tuple[str, int]:
     number = request.args.get("page", 1, type=int) or 1
+    refusal = engine().may_decide(task.id, actor=account.username)
     return render_template("idmflow/approvals/task.html", task=task,
-                           cards=task_cards(task, number), refusal=may_decide(task, account),
+                           cards=task_cards(task, number), refusal=refusal,
                            problems=problems, reason=request.form.get("reason", ""),
                            ticked={int(i) for i in request.form.getlist("card", type=int)}
                            ), status

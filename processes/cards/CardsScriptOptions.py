@@ -27,6 +27,10 @@ CardsBatchMaxUsers = 100000
 # May the account that requested cards approve them itself? True or False; default False.
 CardsAllowSelfApproval = False
 
+# May an approver decide a request that holds a card of their own (the directory user with
+# the approver's username)? True or False; default False.
+CardsAllowHolderApproval = False
+
 # Card types that never need approval, even when the approval step is on. A list of card
 # types; default [] (every card needs approval).
 CardsApprovalFreeTypes = []

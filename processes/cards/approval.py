@@ -12,7 +12,7 @@ from __future__ import annotations
 from idmflow.engine import InputError, Notification, StepContext, TaskContext, TaskSpec
 
 from .lifecycle import CARD
-from .options import APPROVER_ROLE, SELF_APPROVAL
+from .options import APPROVER_ROLE, HOLDER_APPROVAL, SELF_APPROVAL
 
 #: decision -> (card trigger, card state it leads to)
 MOVES = {"approve": ("approve", "approved"), "reject": ("reject", "rejected"),
@@ -39,7 +39,6 @@ def open_approval(ctx: StepContext, *, waiting: int, card_type: str, what: str) 
 
 def decide(ctx: TaskContext) -> int:
     """Move the named (or all undecided) cards; returns how many are still undecided."""
-    assert ctx.task is not None
     trigger, dest = MOVES[ctx.decision]
     instance_id = ctx.instance.id
     if ctx.items is not None:
@@ -57,7 +56,6 @@ def decide(ctx: TaskContext) -> int:
 
 
 def _mail_requester(ctx: TaskContext, moved: int, dest: str, remaining: int) -> None:
-    assert ctx.task is not None
     requester = ctx.accounts.get(ctx.task.requested_by)
     if requester is None or not requester.email:
         return
@@ -74,4 +72,4 @@ def _mail_requester(ctx: TaskContext, moved: int, dest: str, remaining: int) -> 
 
 
 APPROVAL = TaskSpec(kind="approval", decide=decide, role_option=APPROVER_ROLE,
-                    self_decision_option=SELF_APPROVAL)
+                    self_decision_option=SELF_APPROVAL, holder_decision_option=HOLDER_APPROVAL)

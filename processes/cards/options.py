@@ -20,6 +20,7 @@ APPROVER_ROLE = "CardsApproverRole"
 DEFAULT_CARD_TYPE = "CardsDefaultCardType"
 BATCH_MAX_USERS = "CardsBatchMaxUsers"
 SELF_APPROVAL = "CardsAllowSelfApproval"
+HOLDER_APPROVAL = "CardsAllowHolderApproval"
 APPROVAL_FREE_TYPES = "CardsApprovalFreeTypes"
 ACTIVATE_ON_ISSUE = "CardsActivateOnIssue"
 NEEDS_APPROVAL = "CardNeedsApproval"
@@ -38,6 +39,9 @@ CARD_OPTIONS = (
                doc="The largest batch an operator may submit, in users."),
     OptionSpec(SELF_APPROVAL, bool, default=False,
                doc="Whether the account that requested cards may approve them itself."),
+    OptionSpec(HOLDER_APPROVAL, bool, default=False,
+               doc="Whether an approver may decide a request holding a card of their own "
+                   "(the directory user of the approver's username)."),
     OptionSpec(APPROVAL_FREE_TYPES, list, default=[],
                doc="Card types that never need approval."),
     OptionSpec(ACTIVATE_ON_ISSUE, bool, default=False,

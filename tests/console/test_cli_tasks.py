@@ -8,6 +8,8 @@ from pathlib import Path
 from idmflow.processes.cards.options import DEFAULT_SCRIPT
 from idmflow.storage.demo import demo_user
 
+from .conftest import add_user
+
 ACTIVE = [demo_user(i)["username"] for i in range(1, 301) if demo_user(i)["state"] == "active"]
 
 
@@ -78,3 +80,28 @@ def test_decide_needs_one_decision_and_known_ids(cli, tmp_path: Path) -> None:  
     assert result.exit_code == 1 and "no task 999" in result.stderr
     result = cli("audit")
     assert result.exit_code == 1 and "exactly one of" in result.stderr
+
+
+def test_an_approver_cannot_approve_a_batch_holding_their_own_card(cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                   demo_url: str) -> None:
+    add_user(demo_url, "approver", "Anna Approver")
+    summary = _approval_batch(cli, tmp_path, [ACTIVE[0], "approver"])
+    (task,) = json.loads(cli("tasks", "list", "--as", "approver", "--json").stdout)["tasks"]
+    cards = {c["user"]: c["id"] for c in json.loads(
+        cli("tasks", "show", str(task["id"]), "--json").stdout)["cards"]}
+    for extra in ((), ("--cards", str(cards[ACTIVE[0]]))):
+        result = cli("tasks", "decide", str(task["id"]), "--as", "approver", "--approve", *extra)
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr.strip() == (
+            f"error: 'approver' may not decide task {task['id']}: it holds card {cards['approver']} of "
+            "the directory user 'approver', the same person; another approver must decide it, "
+            "or an admin sets CardsAllowHolderApproval = True")
+    shown = json.loads(cli("tasks", "show", str(task["id"]), "--as", "approver", "--json").stdout)
+    assert shown["status"] == "open" and {c["state"] for c in shown["cards"]} == {"requested"}
+    assert shown["may_decide"] is False and shown["refusal"].startswith(
+        f"'approver' may not decide task {task['id']}: it holds card {cards['approver']}")
+    assert "operator may not decide it: 'operator' may not decide task" in cli(
+        "tasks", "show", str(task["id"]), "--as", "operator").stdout  # not an approver
+    assert "may_decide" not in json.loads(cli("tasks", "show", str(task["id"]), "--json").stdout)
+    trail = json.loads(cli("audit", "--instance", str(summary["instance"]), "--json").stdout)
+    assert not [e for e in trail["events"] if e["actor"] == "approver"]

@@ -11,7 +11,7 @@ from flask import Flask
 
 import idmflow.engine as idm
 
-from .conftest import ACTIVE, Client, add_account, approval_on, batch, text_of
+from .conftest import ACTIVE, Client, add_account, add_user, approval_on, batch, text_of
 
 @pytest.fixture
 def task(web_engine: idm.Engine) -> idm.TaskView:
@@ -66,7 +66,7 @@ def test_approve_every_card_closes_the_request(as_approver: Client, task: idm.Ta
     assert web_engine.entity_states("card", instance_id=task.instance_id) == {"approved": 4}
     assert web_engine.task(task.id).status == "done"
     closed = text_of(as_approver.get(f"/approvals/{task.id}"))
-    assert "This request was closed: approve by approver." in closed
+    assert "was already decided by approver (approve)" in closed
     assert ">Approve</button>" not in closed
 
 
@@ -118,11 +118,30 @@ def test_nobody_decides_their_own_request(client: Client, console_url: str,
     client.login("both", "both-pw-1")
     assert "(your own request)" in text_of(client.get("/approvals/"))
     page = text_of(client.get(f"/approvals/{own.id}"))
-    assert "This is your own request: another approver must decide it." in page
+    assert "it is their own request; another approver must decide it" in page
     assert ">Approve</button>" not in page and 'aria-label="Select card' not in page
     page = decide(client, own, web_engine, "approve")
     assert "their own request" in page
     assert web_engine.entity_states("card", instance_id=own.instance_id) == {"requested": 2}
+
+
+def test_an_approver_sees_why_they_cannot_decide_a_batch_with_their_card(
+        as_approver: Client, console_url: str, web_engine: idm.Engine) -> None:
+    add_user(console_url, "approver", "Anna Approver")
+    approval_on(web_engine)
+    task = batch(web_engine, [ACTIVE[0], "approver", ACTIVE[1]])
+    held = next(c.id for c in web_engine.entities("card", instance_id=task.instance_id)[0]
+                if c.subject == "approver")
+    said = (f"&#39;approver&#39; may not decide task {task.id}: it holds card {held} of the "
+            "directory user &#39;approver&#39;, the same person; another approver must decide "
+            "it, or an admin sets CardsAllowHolderApproval = True")
+    page = text_of(as_approver.get(f"/approvals/{task.id}"))
+    assert f'<p class="notice" role="note">{said}</p>' in page
+    assert ">Approve</button>" not in page and 'aria-label="Select card' not in page
+    page = decide(as_approver, task, web_engine, "approve")  # a hand-made POST
+    assert 'role="alert"' in page and said in page
+    assert web_engine.entity_states("card", instance_id=task.instance_id) == {"requested": 3}
+    assert web_engine.task(task.id).status == "open"
 
 
 def test_the_approvals_pages_are_for_approvers(app: Flask, task: idm.TaskView) -> None:

@@ -38,6 +38,8 @@ def test_public_api_is_pinned() -> None:
         "OptionsSnapshot", "ProcessDefinition", "Producer", "ProductionOrder",
         "ProductionResult", "Registry", "RuleFailed", "RuleSpec", "ScriptSchema",
         "ScriptVersion",
+        # issue 11: the unit-testable contexts
+        "Decider", "Effects", "Entities", "OpenedTask", "Recorder",
         "Step", "StepContext", "TaskContext", "TaskSpec", "TaskView", "Transition",
         "USER_STATES", "UnknownDefinitionVersion", "UserDirectory", "UserQuery", "UserState",
         "compile_lifecycle",

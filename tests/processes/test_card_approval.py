@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
+from sqlalchemy import insert
 
 import idmflow.engine as idm
 from idmflow.engine import Conflict, InputError, NotAllowed
@@ -13,6 +14,7 @@ from idmflow.processes.cards.options import DEFAULT_SCRIPT, SCRIPT
 from idmflow.processes.cards.request_multiple.definition import NAME
 from idmflow.storage.accounts import create_account
 from idmflow.storage.demo import demo_user
+from idmflow.storage.models import users
 from idmflow.storage.smtp import SmtpNotifier, SmtpServer
 
 FAST_HASH = "pbkdf2:sha256:1000"  # the tests' accounts skip scrypt's cost
@@ -153,6 +155,77 @@ def test_nobody_decides_their_own_request_unless_the_option_allows(engine: idm.E
     assert engine.decide(own.id, actor="boss", decision="approve").status == "done"
     with pytest.raises(NotAllowed, match="their own request"):  # started under the old options
         engine.decide(task.id, actor="boss", decision="approve")
+
+
+def _directory_user(engine: idm.Engine, username: str) -> None:
+    """A directory user with a console account's username: the same person."""
+    with engine.db.begin() as conn:
+        conn.execute(insert(users).values(
+            username=username, username_key=username, display_name=username.title(),
+            display_key=username, email=f"{username}@example.org", org_unit="Test",
+            state="active"))
+
+
+def _script(engine: idm.Engine, **values: bool) -> None:
+    source = engine.scripts.show(SCRIPT).source or ""
+    for name, value in values.items():
+        source = source.replace(f"{name} = {not value}", f"{name} = {value}")
+    engine.scripts.save(SCRIPT, source, author="admin")
+
+
+def test_nobody_decides_a_request_holding_their_own_card(approving: idm.Engine,
+                                                         counts) -> None:  # type: ignore[no-untyped-def]
+    _directory_user(approving, "approver")
+    with approving.db.begin() as conn:
+        create_account(conn, "approver2", email="a2@example.org", password="pw",
+                       hash_method=FAST_HASH, roles=("approver",),
+                       now=dt.datetime.now(dt.timezone.utc))
+    task = _batch(approving, [ACTIVE[0], "approver", ACTIVE[1]])
+    cards = {c.subject: c.id for c in approving.entities("card", instance_id=task.instance_id)[0]}
+    said = (f"'approver' may not decide task {task.id}: it holds card {cards['approver']} of "
+            "the directory user 'approver', the same person; another approver must decide it, "
+            "or an admin sets CardsAllowHolderApproval = True")
+    assert approving.may_decide(task.id, actor="approver") == said
+    before = counts()
+    for decision, items in (("approve", None), ("approve", [cards[ACTIVE[0]]]),
+                            ("postpone", None)):
+        with pytest.raises(NotAllowed) as refused:
+            approving.decide(task.id, actor="approver", decision=decision, items=items)
+        assert str(refused.value) == said
+    assert counts() == before and approving.task(task.id).status == "open"
+    # withdrawing stays the requester's; another approver decides the rest
+    assert approving.may_decide(task.id, actor="operator", decision="abort") is None
+    assert approving.may_decide(task.id, actor="approver", decision="abort") == (
+        f"'approver' may not abort in task {task.id}: only 'operator', who requested it, may")
+    assert approving.may_decide(task.id, actor="approver2") is None
+    assert approving.decide(task.id, actor="approver2", decision="approve").status == "done"
+    assert approving.may_decide(task.id, actor="approver2", decision="approve") == (
+        f"task {task.id} was already decided by approver2 (approve) at "
+        f"{approving.task(task.id).closed_at:%Y-%m-%d %H:%M:%S}; it is closed and takes no "
+        "more decisions")
+
+
+def test_the_holder_option_is_its_own_and_self_approval_does_not_imply_it(
+        engine: idm.Engine) -> None:
+    _approval_on(engine)
+    _dual_account(engine)
+    _directory_user(engine, "boss")
+    _script(engine, CardsAllowSelfApproval=True)
+    mine = _batch(engine, ["boss", ACTIVE[0]], actor="boss")
+    with pytest.raises(NotAllowed, match="holds card .* of the directory user 'boss'"):
+        engine.decide(mine.id, actor="boss", decision="approve")
+    boss_card = next(c.id for c in engine.entities("card", instance_id=mine.instance_id)[0]
+                     if c.subject == "boss")
+    # withdrawing is the requester's, holder or not; a withdrawn card still belongs to the task
+    engine.decide(mine.id, actor="boss", decision="abort", items=[boss_card])
+    with pytest.raises(NotAllowed, match=f"holds card {boss_card} of"):
+        engine.decide(mine.id, actor="boss", decision="approve")
+    _script(engine, CardsAllowHolderApproval=True)
+    again = _batch(engine, ["boss", ACTIVE[1]], actor="boss")
+    assert engine.may_decide(again.id, actor="boss") is None
+    assert engine.decide(again.id, actor="boss", decision="approve").status == "done"
+    with pytest.raises(NotAllowed, match="holds card"):  # started under the old options
+        engine.decide(mine.id, actor="boss", decision="approve")
 
 
 def test_two_approvers_race_and_exactly_one_wins(approving: idm.Engine, demo_url: str) -> None:
