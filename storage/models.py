@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import (JSON, func, BigInteger, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, String,
-                        Table, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, String,
+                        Table, Text, TypeDecorator, UniqueConstraint, func)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
@@ -89,8 +89,9 @@ class UserKey(Base):
 
     __tablename__ = "user_keys"
     key: Mapped[str] = mapped_column(_key(200), primary_key=True)
-    username: Mapped[str] = mapped_column(
-        String(100), ForeignKey("users.username", ondelete="CASCADE"), primary_key=True)
+    #: no foreign key: it cost PostgreSQL a trigger call per key row; searches join `users`,
+    #: so the keys of a deleted user find nothing
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 

@@ -96,13 +96,20 @@ def search(directory: UserDirectory, filters: Filters, *, after: str | None = No
     """Page `number` of the search, starting after the username `after`."""
     found = directory.search(filters.query(after=after, limit=PAGE_SIZE + 1))
     users, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
-    total = (len(users) if after is None and not more
-             else directory.count(filters.query(limit=None), at_most=COUNT_CAP + 1))
+    cap = COUNT_CAP + 1
     all_matching = None
-    if filters.selects_all and total:
-        all_matching = (total if filters.state == "active"
-                        else directory.count(filters.query(limit=None, state="active"),
-                                             at_most=COUNT_CAP + 1))
+    if after is None and not more:  # the page holds every match: nothing to count
+        total = len(users)
+        if filters.selects_all:
+            all_matching = sum(u.state == "active" for u in users)
+    elif filters.selects_all:
+        # the active count first: past the cap (the rule for a broad search) it is the
+        # total's too, and the page costs one count, not two
+        all_matching = directory.count(filters.query(limit=None, state="active"), at_most=cap)
+        total = (all_matching if all_matching >= cap or filters.state == "active"
+                 else directory.count(filters.query(limit=None), at_most=cap))
+    else:
+        total = directory.count(filters.query(limit=None), at_most=cap)
     return SearchPage(filters, users, total, all_matching, number, after,
                       users[-1].username if more and users else None)
 

@@ -29,8 +29,7 @@ def upgrade() -> None:
     op.create_table(
         "user_keys",
         sa.Column("key", _key, nullable=False),
-        sa.Column("username", sa.String(length=100),
-                  sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+        sa.Column("username", sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint("key", "username"),
         sqlite_with_rowid=False,
     )
