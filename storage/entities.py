@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
+from . import statistics
 from .lists import chunk_size, one_of
 from .models import entities as t
 
@@ -36,6 +37,7 @@ def insert_many(conn: Connection, rows: Sequence[dict[str, Any]], *,
             conn.execute(insert(t), list(chunk))
         if progress:
             progress(start + len(chunk))
+    statistics.after_write(conn, "entities", len(rows))
 
 
 def _copy(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
@@ -63,7 +65,9 @@ def max_id(conn: Connection, *where: ColumnElement[bool]) -> int:
 def move(conn: Connection, where: Sequence[ColumnElement[bool]], *, dest: str,
          now: dt.datetime) -> int:
     """Set `dest` on every matching entity in one UPDATE; returns how many moved."""
-    return conn.execute(update(t).where(*where).values(state=dest, updated_at=now)).rowcount
+    moved = int(conn.execute(update(t).where(*where).values(state=dest, updated_at=now)).rowcount)
+    statistics.after_write(conn, "entities", moved)
+    return moved
 
 
 Key = tuple[str, ...]

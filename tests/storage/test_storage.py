@@ -125,3 +125,25 @@ def test_upgrade_writes_the_search_keys_of_users_already_there(db_url: str) -> N
     found = SqlUserDirectory(db).search(UserQuery(text=demo_user(2)["display_name"].split()[1]))
     assert demo_user(2)["username"] in [u.username for u in found]
     db.dispose()
+
+
+def test_a_large_write_refreshes_the_planner_statistics(db_url: str) -> None:
+    import datetime as dt
+
+    from idmflow.storage import statistics
+    from idmflow.storage.database import write_transaction
+    from idmflow.storage.entities import insert_many
+
+    db = connect(db_url)
+    now = dt.datetime.now(dt.timezone.utc)
+    row = {"kind": "card", "type": "employee", "state": "approved", "instance_id": None,
+           "created_by": "test", "created_at": now, "updated_at": now}
+    with write_transaction(db) as conn:
+        insert_many(conn, [{**row, "subject": f"u{i}"} for i in range(100)])
+        small = statistics.analyzed_rows(conn, "entities")
+        insert_many(conn, [{**row, "subject": f"v{i}"} for i in range(statistics.LARGE)])
+        rows = statistics.analyzed_rows(conn, "entities")  # SQLite's is an estimate
+        assert rows is not None and abs(rows - (statistics.LARGE + 100)) < statistics.LARGE / 10
+        assert not statistics.after_write(conn, "entities", statistics.LARGE - 1)
+    assert small in (None, 0)  # a small write leaves them as `init` made them
+    db.dispose()
