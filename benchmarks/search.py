@@ -169,9 +169,9 @@ def cases(db: Engine) -> list[tuple[str, Callable[[], Any], Callable[[], Any]]]:
 
     def word_case(label: str, word: str, *, after: str | None = None) -> None:
         q = UserQuery(text=word, after=after, limit=51)
-        sql = keyed + (f" AND k.username > {p('a')}" if after else "") + \
+        sql = keyed + (f" AND k.username > {p('a')} AND u.username > {p('b')}" if after else "") + \
             " ORDER BY k.username LIMIT 51"
-        params = {"w": word, **({"a": after} if after else {})}
+        params = {"w": word, **({"a": after, "b": after} if after else {})}
         found.append((label, lambda: directory.search(q), _raw(db, sql, params)))
 
     word_case("narrow: one user's number", "777777")
@@ -215,10 +215,21 @@ def cases(db: Engine) -> list[tuple[str, Callable[[], Any], Callable[[], Any]]]:
                       db, "SELECT count(*) FROM (SELECT 1 FROM user_keys k JOIN users u ON "
                       f"u.username = k.username WHERE k.key = {p('w')} LIMIT 1001) AS c",
                       {"w": "a"})))
+    for label, f in (("'a' + org unit 'sales'", user_search.Filters(text="a", org_unit="sales")),
+                     ("'a' + 'sales' + locked", user_search.Filters(text="a", org_unit="sales",
+                                                                     state="locked"))):
+        found.append((f"console page: {label}", (lambda f=f: user_search.search(directory, f)),
+                      _raw(db, f"SELECT {_COLS} FROM users u WHERE lower(u.org_unit) = "
+                           f"lower({p('o')}) AND EXISTS (SELECT 1 FROM user_keys k WHERE "
+                           f"k.key = {p('w')} AND k.username = u.username) "
+                           "ORDER BY u.username LIMIT 51", {"o": f.org_unit, "w": "a"})))
     filters = user_search.Filters(text="anna")
-    found.append(("console page: 'anna', page 1 + counts",
-                  lambda: user_search.search(directory, filters),
-                  _raw(db, keyed + " ORDER BY k.username LIMIT 51", {"w": "anna"})))
+    page = _raw(db, keyed + " ORDER BY k.username LIMIT 51", {"w": "anna"})
+    active = _raw(db, "SELECT count(*) FROM (SELECT 1 FROM user_keys k JOIN users u ON "
+                  f"u.username = k.username WHERE k.key = {p('w')} AND u.state = {p('s')} "
+                  "LIMIT 1001) AS c", {"w": "anna", "s": "active"})
+    found.append(("console page: 'anna', page 1 + its count",
+                  lambda: user_search.search(directory, filters), lambda: (page(), active())))
     return found
 
 
@@ -273,15 +284,23 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--reuse", metavar="URL",
+                        help="time the cases on this database seeded by an earlier run")
     parser.add_argument("--compare", action="store_true",
                         help="also time SQLite FTS5 and PostgreSQL pg_trgm on the same pages")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        for database in args.databases.split(","):
-            db = connect(fresh(database, folder))
-            took = seed(db, args.users)
-            print(f"\n{database}, {args.users:,} users: seeded in "
-                  + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
+        for database in [args.reuse] if args.reuse else args.databases.split(","):
+            if args.reuse:
+                db = connect(args.reuse)
+                with db.connect() as conn:
+                    n = conn.exec_driver_sql("SELECT count(*) FROM users").scalar_one()
+                print(f"\n{db.dialect.name}, {n:,} users (seeded before)")
+            else:
+                db = connect(fresh(database, folder))
+                took = seed(db, args.users)
+                print(f"\n{database}, {args.users:,} users: seeded in "
+                      + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
             budget = BUDGET_MS[db.dialect.name]
             print(f"{'case':44} {'engine ms':>10} {'floor ms':>10} {'ratio':>6}  budget {budget:g} ms")
             worst = 0.0
