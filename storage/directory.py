@@ -201,8 +201,8 @@ class SqlUserDirectory:
             stmt = _page(conn, query, None, at_most, literal_column("1").label("one"))
             if at_most is None:  # any order counts the same; a capped count keeps the
                 stmt = stmt.order_by(None)  # key run's order, or PostgreSQL scans users
-            stmt = stmt.subquery()
-            return int(conn.execute(select(func.count()).select_from(stmt)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(stmt.subquery()))
+                       .scalar_one())
 
     def iter_usernames(self, query: UserQuery) -> Iterator[str]:
         after = query.after
