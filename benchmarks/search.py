@@ -15,10 +15,12 @@ the other designs on the same users: SQLite FTS5 (prefix queries on an external-
 table) and PostgreSQL pg_trgm (a GIN index on the name keys), each asked for the same
 first and last page in username order.
 
-A million users take about 1.5 GB on disk per database and the whole run about 8 minutes
-on two cores (seeding most of it):
+A million users are about 15 million key rows. The whole run took 14 minutes on a loaded
+two-core machine, most of it seeding PostgreSQL's keys (7 minutes; SQLite's all in 2);
+`--reuse URL` times the cases again on a database seeded before:
 
     python benchmarks/search.py [--users 1000000] [--databases sqlite,postgres] [--compare]
+                                [--reuse URL] [--repeat 15]
 """
 
 from __future__ import annotations
