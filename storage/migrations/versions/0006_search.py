@@ -3,7 +3,8 @@
 `user_keys` holds every prefix of every word of each user's username and display name, so
 a name search by any word is one index run in username order (see `storage.directory`);
 the rows for users already there are written here. Org units get indexes on
-`lower(org_unit)`, and entities one on `(instance_id, id)` for the pages of one run.
+`lower(org_unit)`, and entities one on `(instance_id, id)` for the pages of one run and
+`(instance_id, kind, state)` (instead of `(instance_id, state)`) for its counts.
 
 Revision ID: 0006
 Revises: 0005
@@ -38,6 +39,9 @@ def upgrade() -> None:
     op.create_index("ix_users_org_key_state_username", "users",
                     [sa.text("lower(org_unit)"), "state", "username"])
     op.create_index("ix_entities_instance_id", "entities", ["instance_id", "id"])
+    op.drop_index("ix_entities_instance_state", table_name="entities")
+    op.create_index("ix_entities_instance_kind_state", "entities",
+                    ["instance_id", "kind", "state"])
 
     _index_existing_users()
 
@@ -65,6 +69,8 @@ def _index_existing_users() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_entities_instance_kind_state", table_name="entities")
+    op.create_index("ix_entities_instance_state", "entities", ["instance_id", "state"])
     op.drop_index("ix_entities_instance_id", table_name="entities")
     op.drop_index("ix_users_org_key_state_username", table_name="users")
     op.drop_index("ix_users_org_key_username", table_name="users")
