@@ -32,8 +32,11 @@ class DirectoryUser:
 class UserQuery:
     """A directory search.
 
-    `text` is a case-insensitive prefix of the username or display name; `org_unit` and
-    `state` match exactly. `after` is the last username of the previous page (keyset paging).
+    `text` is one or more words, each a case-insensitive prefix of some word of the username
+    or display name ("berg", "Berg 320" and "anna b" find "Anna Berg 320"; letters and digits
+    make words, anything else separates them, so text of punctuation alone finds nobody).
+    `org_unit` matches case-insensitively, `state` exactly. `after` is the last username of
+    the previous page (keyset paging).
     """
 
     text: str | None = None
@@ -92,8 +95,9 @@ class UserDirectory(Protocol):
         """One page of matches, ordered by username."""
         ...
 
-    def count(self, query: UserQuery) -> int:
-        """How many users match, ignoring `after` and `limit`."""
+    def count(self, query: UserQuery, *, at_most: int | None = None) -> int:
+        """How many users match, ignoring `after` and `limit`; counting stops at `at_most`
+        (a page of people says "more than 1,000" from a cheap capped count)."""
         ...
 
     def iter_usernames(self, query: UserQuery) -> Iterator[str]:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
+from . import statistics
 from .lists import chunk_size, one_of
 from .models import entities as t
 from .records import EntityRecord, record_of
@@ -77,6 +78,7 @@ def insert_many(conn: Connection, rows: Sequence[dict[str, Any]], *,
             conn.execute(insert(t), list(chunk))
         if progress:
             progress(start + len(chunk))
+    statistics.after_write(conn, "entities", len(rows))
 
 
 def _copy(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
@@ -103,9 +105,10 @@ def max_id(conn: Connection, selection: Selection) -> int:
 
 def move(conn: Connection, selection: Selection, *, dest: str, now: dt.datetime) -> int:
     """Set `dest` on every selected entity in one UPDATE; returns how many moved."""
-    result = conn.execute(update(t).where(*selection.where()).values(state=dest,
-                                                                     updated_at=now))
-    return int(result.rowcount)
+    moved = int(conn.execute(update(t).where(*selection.where()).values(state=dest,
+                                                                        updated_at=now)).rowcount)
+    statistics.after_write(conn, "entities", moved)
+    return moved
 
 
 Key = tuple[str, ...]

@@ -21,6 +21,14 @@ from idmflow.engine import USER_STATES, DirectoryUser, UserDirectory, UserQuery,
 from .extension import engine
 
 PAGE_SIZE = 50
+#: counts on people's pages stop here ("more than 1,000"): an exact count of "a" at a
+#: million users reads every match, a capped one a thousand
+COUNT_CAP = 1000
+
+
+def counted(n: int) -> str:
+    """A capped count as people read it: "1,000" or "more than 1,000"."""
+    return f"more than {COUNT_CAP:,}" if n > COUNT_CAP else f"{n:,}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +68,23 @@ class SearchPage:
 
     filters: Filters
     users: list[DirectoryUser]
+    #: how many users match, counted up to COUNT_CAP + 1 (see `counted`)
     total: int
-    #: how many active users "Select all N matching" would take; None when it cannot
+    #: how many active users "Select all N matching" would take (capped likewise);
+    #: None when it cannot
     all_matching: int | None
     number: int
     #: the `after` this page was read with, and that of the next page (None: the last)
     after: str | None
     next_after: str | None
+
+    @property
+    def total_text(self) -> str:
+        return counted(self.total)
+
+    @property
+    def all_matching_text(self) -> str:
+        return counted(self.all_matching or 0)
 
     @property
     def first_row(self) -> int:
@@ -78,11 +96,20 @@ def search(directory: UserDirectory, filters: Filters, *, after: str | None = No
     """Page `number` of the search, starting after the username `after`."""
     found = directory.search(filters.query(after=after, limit=PAGE_SIZE + 1))
     users, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
-    total = directory.count(filters.query(limit=None))
+    cap = COUNT_CAP + 1
     all_matching = None
-    if filters.selects_all:
-        all_matching = (total if filters.state == "active"
-                        else directory.count(filters.query(limit=None, state="active")))
+    if after is None and not more:  # the page holds every match: nothing to count
+        total = len(users)
+        if filters.selects_all:
+            all_matching = sum(u.state == "active" for u in users)
+    elif filters.selects_all:
+        # the active count first: past the cap (the rule for a broad search) it is the
+        # total's too, and the page costs one count, not two
+        all_matching = directory.count(filters.query(limit=None, state="active"), at_most=cap)
+        total = (all_matching if all_matching >= cap or filters.state == "active"
+                 else directory.count(filters.query(limit=None), at_most=cap))
+    else:
+        total = directory.count(filters.query(limit=None), at_most=cap)
     return SearchPage(filters, users, total, all_matching, number, after,
                       users[-1].username if more and users else None)
 

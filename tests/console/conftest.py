@@ -22,6 +22,7 @@ import idmflow.engine as idm
 from idmflow.console.web import create_app
 from idmflow.storage.database import connect
 from idmflow.storage.demo import demo_user, seed_users
+from idmflow.storage.directory import index_users
 from idmflow.storage.models import account_roles, accounts, users
 
 from ..conftest import FixedClock
@@ -71,6 +72,7 @@ def add_user(url: str, username: str, display_name: str, *, state: str = "active
             username=username, username_key=username.lower(), display_name=display_name,
             display_key=display_name.lower(), email=f"{username}@example.org",
             org_unit=org_unit, state=state))
+        index_users(conn, [username])
     db.dispose()
 
 
