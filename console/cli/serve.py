@@ -10,6 +10,8 @@ mailbox file, shown in the Outbox page.
 
 from __future__ import annotations
 
+import signal
+
 import click
 from click.core import ParameterSource
 
@@ -94,16 +96,30 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, n: int, threads:
                    "cross the network readable. Put a reverse proxy with TLS in front (see "
                    "the README's HTTPS section), list it in IDMFLOW_PROXIES and set "
                    "IDMFLOW_SECURE_COOKIES=1.", err=True)
+    _stop_on_signals()
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"idmflow console: http://{shown}:{server.effective_port}/ (Ctrl+C stops it)")
     try:
-        server.run()
+        server.run()  # waitress returns (or we raise) on Ctrl+C and SIGTERM
     except KeyboardInterrupt:
-        click.echo("stopped")
+        pass
     finally:
         server.close()
         if worker is not None:
             worker.stop(grace=10.0)
+    click.echo("stopped")
+
+
+def _stop_on_signals() -> None:
+    """Ctrl+C and SIGTERM (systemd, a container's stop) both end serving the same way: the
+    server closes and the embedded worker drains. Set here, not inherited: a shell that
+    started us in the background may have left SIGINT ignored."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _mailbox_path(state: State) -> str:

@@ -136,3 +136,23 @@ def test_failed_deliveries_are_reported_and_the_mail_stays(web_engine: idm.Engin
     assert result.retried == 1 and "no SMTP server here" in result.errors[0]
     [mail], total = web_engine.outbox(status="pending")
     assert total == 1 and mail.attempts == 1 and "no SMTP server here" in (mail.last_error or "")
+
+
+def test_serve_stops_on_sigterm_and_on_ctrl_c_even_when_started_ignoring_it(
+        console_url: str) -> None:
+    """A container's stop (SIGTERM) and Ctrl+C end serving alike: the server closes and the
+    embedded worker drains. A shell that starts serve in the background may pass SIGINT on
+    ignored; serve sets its own handlers."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        child = subprocess.Popen(
+            [sys.executable, "-c", _MAIN, "--database-url", console_url, "serve", "--port",
+             "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("idmflow console: "):
+                break
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=30)
+        assert child.returncode == 0, err
+        assert "stopped" in out
