@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -43,23 +44,11 @@ def _engine_run(url: str, n: int, workers: int) -> float:
     for engine in engines:
         engine.jobs.register(JobKind("noop", lambda ctx: None))
     _enqueue(engines[0], n)
-    barrier = threading.Barrier(workers + 1)
-    done: list[int] = []
 
-    def work(engine: idm.Engine) -> None:
-        worker = engine.worker(queues=["default"])
-        barrier.wait()
-        done.append(len(worker.run_due()))
+    def work(engine: idm.Engine) -> int:
+        return len(engine.worker(queues=["default"]).run_due())
 
-    threads = [threading.Thread(target=work, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
-    assert sum(done) == n, (sum(done), n)
+    elapsed = _timed(work, engines, n)
     for engine in engines:
         engine.close()
     return elapsed
@@ -76,23 +65,35 @@ def _floor_run(url: str, n: int, workers: int) -> float:
                  f"(SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority, run_at, id "
                  f"LIMIT 1{skip}) RETURNING id, kind, payload, attempts")
     finish = text("UPDATE jobs SET state = 'succeeded' WHERE id = :id")
-    barrier = threading.Barrier(workers + 1)
-    done: list[int] = []
 
-    def work(db: Any) -> None:
+    def work(db: Any) -> int:
         count = 0
-        barrier.wait()
         while True:
             with write_transaction(db) as conn:
                 row = conn.execute(claim).first()
             if row is None:
-                break
+                return count
             with write_transaction(db) as conn:
                 conn.execute(finish, {"id": row[0]})
             count += 1
-        done.append(count)
 
-    threads = [threading.Thread(target=work, args=(db,)) for db in dbs]
+    elapsed = _timed(work, dbs, n)
+    for db in dbs:
+        db.dispose()
+    return elapsed
+
+
+def _timed(work: Callable[[Any], int], each: list[Any], n: int) -> float:
+    """Seconds for one thread per item of `each` to run `work` on it, started together;
+    together they must have run all `n` jobs."""
+    barrier = threading.Barrier(len(each) + 1, timeout=600)
+    done: list[int] = []
+
+    def run(item: Any) -> None:
+        barrier.wait()
+        done.append(work(item))
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in each]
     for t in threads:
         t.start()
     barrier.wait()
@@ -101,8 +102,6 @@ def _floor_run(url: str, n: int, workers: int) -> float:
         t.join()
     elapsed = time.perf_counter() - start
     assert sum(done) == n, (sum(done), n)
-    for db in dbs:
-        db.dispose()
     return elapsed
 
 

@@ -57,8 +57,6 @@ def readiness(db: SqlEngine, clock: Clock) -> Readiness:
         checks["worker"] = ("no worker is running: start `idmflow worker` or `idmflow serve` "
                             "with its embedded worker")
     else:
-        if beat.tzinfo is None:
-            beat = beat.replace(tzinfo=dt.timezone.utc)
         silence = clock.now() - beat
         checks["worker"] = ("ok" if silence <= WORKER_SILENCE else
                             f"the last worker heartbeat is {int(silence.total_seconds())} s old")
@@ -80,7 +78,5 @@ def numbers(db: SqlEngine, clock: Clock) -> dict[str, Any]:
             .where(tasks.c.decision.is_not(None)).group_by(tasks.c.process, tasks.c.decision))]
         mails = [tuple(r) for r in conn.execute(
             select(outbox.c.status, func.count()).group_by(outbox.c.status))]
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=dt.timezone.utc)
     return {"jobs": jobs, "queue_latency": (now - oldest).total_seconds() if oldest else 0.0,
             "instances": instances, "decisions": decisions, "mails": mails}

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from .models import jobs as t
+from .records import aware, jsonable
 from .models import workers as w
 
 #: the LISTEN/NOTIFY channel that wakes workers on PostgreSQL
@@ -57,22 +58,14 @@ class JobRow:
     finished_at: dt.datetime | None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v.isoformat() if isinstance(v, dt.datetime) else v
-                for k, v in asdict(self).items()}
+        return {k: jsonable(v) for k, v in asdict(self).items()}
 
 
 _FIELDS = tuple(JobRow.__dataclass_fields__)
 
 
-def _aware(value: Any) -> Any:
-    """SQLite hands back naive datetimes; every time here is UTC."""
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value
-
-
 def _row(row: Any) -> JobRow:
-    return JobRow(**{name: _aware(getattr(row, name)) for name in _FIELDS})
+    return JobRow(**{name: aware(getattr(row, name)) for name in _FIELDS})
 
 
 def enqueue(conn: Connection, *, kind: str, queue: str, payload: dict[str, Any],
@@ -190,13 +183,19 @@ _SUCCEED = update(t).where(t.c.id == bindparam("job"), t.c.state == "running",
 def fail(conn: Connection, job_id: int, owner: str, error: str, now: dt.datetime, *,
          retry_at: dt.datetime | None) -> bool:
     """Record a failed attempt: retried at `retry_at`, or dead when it is None."""
+    return conn.execute(update(t).where(_held(job_id, owner)).values(
+        _failed(error, now, retry_at))).rowcount == 1
+
+
+def _failed(error: str, now: dt.datetime, retry_at: dt.datetime | None) -> dict[str, Any]:
+    """The lease given up and the error kept; retried at `retry_at`, or dead when None."""
     values: dict[str, Any] = {"last_error": error[:4000], "lease_owner": None,
                               "lease_expires_at": None, "updated_at": now}
     if retry_at is None:
         values.update(state="dead", finished_at=now)
     else:
         values.update(state="retrying", run_at=retry_at)
-    return conn.execute(update(t).where(_held(job_id, owner)).values(values)).rowcount == 1
+    return values
 
 
 def release(conn: Connection, job_id: int, owner: str, now: dt.datetime, note: str) -> bool:
@@ -222,15 +221,9 @@ def requeue_expired(conn: Connection, job: JobRow, now: dt.datetime, *,
           if job.progress_total and job.progress_done is not None else "")
     note = (f"attempt {job.attempts} was interrupted{at}: worker {job.lease_owner} stopped "
             f"renewing its lease (expired {job.lease_expires_at:%Y-%m-%d %H:%M:%S})")
-    values: dict[str, Any] = {"last_error": note, "lease_owner": None, "lease_expires_at": None,
-                              "updated_at": now}
-    if retry_at is None:
-        values.update(state="dead", finished_at=now)
-    else:
-        values.update(state="retrying", run_at=retry_at)
     return conn.execute(update(t).where(t.c.id == job.id, t.c.state == "running",
                                         t.c.lease_owner == job.lease_owner)
-                        .values(values)).rowcount == 1
+                        .values(_failed(note, now, retry_at))).rowcount == 1
 
 
 def retry(conn: Connection, job_ids: Sequence[int], now: dt.datetime) -> list[int]:
@@ -290,15 +283,9 @@ def counts(conn: Connection) -> dict[tuple[str, str], int]:
 
 def oldest_due(conn: Connection, now: dt.datetime) -> dt.datetime | None:
     """When the longest-waiting due job became due (for queue latency)."""
-    return conn.execute(select(func.min(t.c.run_at)).where(
+    oldest: dt.datetime | None = conn.execute(select(func.min(t.c.run_at)).where(
         t.c.state.in_(READY), t.c.run_at <= now)).scalar()
-
-
-def purge_ended(conn: Connection, before: dt.datetime, *, limit: int = 1000) -> int:
-    """Delete up to `limit` succeeded or cancelled jobs that ended before `before`."""
-    ids = select(t.c.id).where(t.c.state.in_(("succeeded", "cancelled")),
-                               t.c.finished_at < before).limit(limit)
-    return conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
+    return aware(oldest)
 
 
 # -- workers -------------------------------------------------------------------------------
@@ -320,9 +307,7 @@ def stopped(conn: Connection, name: str, now: dt.datetime) -> None:
 
 def last_beat(conn: Connection) -> dt.datetime | None:
     """The newest heartbeat of a worker still running."""
-    return conn.execute(select(func.max(w.c.heartbeat_at)).where(w.c.stopped_at.is_(None))).scalar()
+    newest: dt.datetime | None = conn.execute(select(func.max(w.c.heartbeat_at))
+                                              .where(w.c.stopped_at.is_(None))).scalar()
+    return aware(newest)
 
-
-def forget_workers(conn: Connection, before: dt.datetime) -> int:
-    """Drop workers not heard of since `before` (stopped or dead)."""
-    return conn.execute(delete(w).where(w.c.heartbeat_at < before)).rowcount

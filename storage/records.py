@@ -11,9 +11,20 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
 
+_T = TypeVar("_T")
+
+
 def jsonable(value: Any) -> Any:
     """A value as JSON carries it (times as ISO 8601)."""
     return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def aware(value: _T) -> _T:
+    """`value`, a naive datetime made UTC: SQLite hands back naive datetimes for
+    timezone-aware columns, and every time idmflow stores is UTC."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .models import schedules as t
+from .records import aware, jsonable
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +31,11 @@ class ScheduleRow:
     updated_at: dt.datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v.isoformat() if isinstance(v, dt.datetime) else v
-                for k, v in asdict(self).items()}
-
-
-def _aware(value: Any) -> Any:
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value
+        return {k: jsonable(v) for k, v in asdict(self).items()}
 
 
 def _row(row: Any) -> ScheduleRow:
-    return ScheduleRow(**{f: _aware(getattr(row, f)) for f in ScheduleRow.__dataclass_fields__})
+    return ScheduleRow(**{f: aware(getattr(row, f)) for f in ScheduleRow.__dataclass_fields__})
 
 
 def all_rows(conn: Connection) -> list[ScheduleRow]:

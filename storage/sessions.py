@@ -18,6 +18,7 @@ from sqlalchemy import Engine, Row, delete, func, insert, or_, select, update
 from .accounts import end_sessions
 from .database import write_transaction
 from .models import console_sessions, login_failures
+from .records import aware
 
 
 def token_hash(token: str) -> str:
@@ -38,14 +39,9 @@ class SessionRow:
     user_agent: str
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes for aware columns; they were stored as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 def _row(r: Row[Any]) -> SessionRow:
-    return SessionRow(r.id_hash, r.username, _aware(r.created_at), _aware(r.last_seen_at),
-                      _aware(r.authenticated_at), r.client, r.user_agent)
+    return SessionRow(r.id_hash, r.username, aware(r.created_at), aware(r.last_seen_at),
+                      aware(r.authenticated_at), r.client, r.user_agent)
 
 
 class SessionStore:
@@ -145,7 +141,7 @@ class LoginFailures:
         if client is not None:
             stmt = stmt.where(login_failures.c.client == client)
         with self._engine.connect() as conn:
-            return [_aware(at) for at in conn.execute(stmt.order_by(login_failures.c.at))
+            return [aware(at) for at in conn.execute(stmt.order_by(login_failures.c.at))
                     .scalars()]
 
     def clear(self, username: str) -> int:
